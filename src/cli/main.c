@@ -1,0 +1,71 @@
+/*
+ * cairn: checkpoint and restart unmodified Linux programs.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+	"usage: cairn COMMAND [ARGS]\n"
+	"\n"
+	"  run [--] PROG [ARGS]          start PROG under checkpoint control (same PID)\n"
+	"  checkpoint [-o FILE] [--kill] PID\n"
+	"                                save process PID to FILE (default context.PID)\n"
+	"  restart IMAGE                 bring a saved process back, in the foreground\n"
+	"  inspect IMAGE                 show what an image holds\n"
+	"\n"
+	"`cairn COMMAND --help` says more about each command.\n";
+
+int cli_sibling(const char *rel, char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return -1;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	snprintf(out, len, "%s/%s", exe, rel);
+	return access(out, F_OK);
+}
+
+int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(cmd, "checkpoint") == 0)
+		return cmd_checkpoint(argc - 1, argv + 1);
+	if (strcmp(cmd, "restart") == 0)
+		return cmd_restart(argc - 1, argv + 1);
+	if (strcmp(cmd, "inspect") == 0)
+		return cmd_inspect(argc - 1, argv + 1);
+	fprintf(stderr, "cairn: unknown command '%s'\n%s", cmd, usage);
+	return 2;
+}

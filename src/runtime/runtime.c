@@ -1,0 +1,327 @@
+/*
+ * The runtime's start and its manager thread.
+ *
+ * libcairn.so is preloaded by `cairn run`. Its constructor learns what it
+ * needs of this libc (where struct pthread keeps the TID, the rseq area),
+ * notes the descriptors and limits the program started with, installs the
+ * checkpoint signal handler and starts the manager: a thread that waits on
+ * the control socket and runs checkpoints (dump.c). After a restart the
+ * manager thread is the one that finishes the job (restored_finish()).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "runtime/control.h"
+#include "runtime/runtime.h"
+
+struct rt_state rt;
+struct restore_info cairn_restore_info;
+extern int64_t rt_mono_adjust;
+
+extern const int __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static void *manager_main(void *arg);
+
+/* Where this libc keeps a thread's TID inside its struct pthread: found by
+ * looking for our TID near the thread pointer, then checked in a second
+ * thread. */
+static unsigned find_tid_offset(void)
+{
+	char *self = (char *)pthread_self();
+	pid_t tid = sys_gettid();
+
+	for (unsigned off = 0; off < 2048; off += 4)
+		if (*(pid_t *)(self + off) == tid)
+			return off;
+	return 0;
+}
+
+static int make_rundir(char *dir, size_t len)
+{
+	struct stat st;
+
+	ctl_rundir(getuid(), dir, len);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
+	    (st.st_mode & 0077)) {
+		rt_log("control directory %s is not a private directory of ours", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Removes sockets of processes that no longer exist. */
+static void clean_rundir(const char *dir)
+{
+	char buf[4096], path[512];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n;) {
+			struct {
+				uint64_t ino;
+				int64_t off;
+				unsigned short reclen;
+				unsigned char type;
+				char name[];
+			} *d = (void *)(buf + off);
+			off += d->reclen;
+			char *end;
+			long pid = strtol(d->name, &end, 10);
+			if (*end || pid <= 0 || pid == rt.pid)
+				continue;
+			if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+				fmt(path, sizeof(path), "%s/%s", dir, d->name);
+				unlink(path);
+			}
+		}
+	}
+	close(fd);
+}
+
+int control_listen(void)
+{
+	char dir[256];
+	struct sockaddr_un sa;
+	int fd;
+
+	if (make_rundir(dir, sizeof(dir)) < 0)
+		return -1;
+	clean_rundir(dir);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	fmt(sa.sun_path, sizeof(sa.sun_path), "%s/%d", dir, (int)rt.pid);
+	unlink(sa.sun_path);
+	mode_t old = umask(0077);
+	int rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (rc < 0 || listen(fd, 8) < 0) {
+		close(fd);
+		return -1;
+	}
+	fmt(rt.sock_path, sizeof(rt.sock_path), "%s", sa.sun_path);
+	/* keep it out of the program's way: high descriptor numbers */
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+	if (high >= 0) {
+		close(fd);
+		fd = high;
+	}
+	rt.listen_fd = fd;
+	return 0;
+}
+
+static void note_limits(void)
+{
+	for (int r = 0; r < NRLIM; r++)
+		getrlimit(r, &rt.rlim_start[r]);
+}
+
+static void start_manager(void)
+{
+	pthread_t t;
+	pthread_attr_t a;
+	sigset_t all, old;
+
+	rt.listen_fd = -1;
+	rt.client_fd = -1;
+	if (control_listen() < 0) {
+		rt_log("cannot create the control socket: %s", strerror(errno));
+		return;
+	}
+	sigfillset(&all);
+	sigdelset(&all, CKPT_SIGNAL);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 256 * 1024);
+	if (pthread_create(&t, &a, manager_main, NULL) != 0)
+		rt_log("cannot start the manager thread");
+	pthread_attr_destroy(&a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void after_fork_child(void)
+{
+	rt.pid = getpid();
+	rt_tid = sys_gettid();
+	rt.manager_tid = 0;
+	start_manager();
+}
+
+__attribute__((constructor)) static void cairn_init(void)
+{
+	if (rt.ready)
+		return;
+	rt.pid = getpid();
+	rt_tid = sys_gettid();
+	rt.tid_offset = find_tid_offset();
+	if (&__rseq_size && &__rseq_offset) {
+		rt.rseq_size = __rseq_size;
+		rt.rseq_offset = __rseq_offset;
+	}
+	signals_init();
+	files_note_std(0);
+	note_limits();
+	threads_install_handler();
+	pthread_atfork(NULL, NULL, after_fork_child);
+	start_manager();
+	rt.ready = 1;
+}
+
+static void reply(int fd, const struct ckpt_result *res)
+{
+	struct ctl_reply r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = CTL_MAGIC;
+	r.status = res->status;
+	r.size = res->size;
+	r.total_ns = res->total_ns;
+	r.pause_ns = res->pause_ns;
+	memcpy(r.msg, res->msg, sizeof(r.msg));
+	if (send(fd, &r, sizeof(r), MSG_NOSIGNAL) < 0)
+		rt_log("cannot reply: %s", strerror(errno));
+}
+
+static int read_full(int fd, void *p, size_t len)
+{
+	char *c = p;
+
+	while (len) {
+		ssize_t n = read(fd, c, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void serve(int fd)
+{
+	static struct ctl_request req;
+	static struct ckpt_result res;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	memset(&res, 0, sizeof(res));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		res.status = EPERM;
+		fmt(res.msg, sizeof(res.msg), "cannot learn who is asking");
+		reply(fd, &res);
+		return;
+	}
+	if (cred.uid != getuid() && cred.uid != 0) {
+		res.status = EPERM;
+		fmt(res.msg, sizeof(res.msg),
+		    "user %u may not checkpoint process %d, which belongs to user %u",
+		    (unsigned)cred.uid, (int)rt.pid, (unsigned)getuid());
+		reply(fd, &res);
+		return;
+	}
+	if (read_full(fd, &req, sizeof(req)) < 0 || req.magic != CTL_MAGIC ||
+	    req.version != CTL_VERSION) {
+		res.status = EPROTO;
+		fmt(res.msg, sizeof(res.msg), "malformed request (another version of cairn?)");
+		reply(fd, &res);
+		return;
+	}
+	req.path[sizeof(req.path) - 1] = 0;
+	rt.client_fd = fd;
+	dump_checkpoint(req.path, req.flags, &res);
+	if (res.restored) {
+		/* We are a restored process; the requester belonged to the
+		 * old one and its connection is gone. */
+		rt.client_fd = -1;
+		return;
+	}
+	reply(fd, &res);
+	rt.client_fd = -1;
+	if (res.status == 0 && (req.flags & CTL_KILL)) {
+		close(fd);
+		syscall(SYS_kill, rt.pid, SIGKILL);
+	}
+}
+
+static void *manager_main(void *arg)
+{
+	rt.manager_tid = sys_gettid();
+	rt_tid = rt.manager_tid;
+	pthread_setname_np(pthread_self(), "cairn-manager");
+	for (;;) {
+		int fd = accept4(rt.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EBADF || errno == EINVAL) {
+				/* restored: the socket of the old process is gone */
+				if (control_listen() == 0)
+					continue;
+			}
+			rt_log("control socket failed: %s", strerror(errno));
+			return NULL;
+		}
+		serve(fd);
+		if (rt.client_fd != fd)
+			close(fd);
+	}
+	return arg;
+}
+
+/* After a restart, on the manager thread, before the program's threads run
+ * again: replace what belonged to the old process. */
+void restored_finish(void)
+{
+	rt.pid = getpid();
+	rt_tid = sys_gettid();
+	rt.manager_tid = rt_tid;
+	rt.generation++;
+	rt_mono_adjust += (int64_t)rt.ckpt_mono - (int64_t)now_ns(CLOCK_MONOTONIC);
+	threads_after_restore();
+	struct restore_info *ri = &cairn_restore_info;
+	if (ri->magic == RESTORE_INFO_MAGIC) {
+		if (ri->hole_end > ri->hole_start)
+			munmap((void *)ri->hole_start, ri->hole_end - ri->hole_start);
+		if (ri->restorer_end > ri->restorer_start)
+			munmap((void *)ri->restorer_start, ri->restorer_end - ri->restorer_start);
+		ri->magic = 0;
+	}
+	/* Limits the program set itself come back; the others are the new
+	 * environment's. */
+	for (int r = 0; r < NRLIM; r++) {
+		if (rt.rlim_changed & (1u << r)) {
+			if (setrlimit(r, &rt.rlim_ckpt[r]) < 0)
+				rt_log("cannot restore resource limit %d: %s", r, strerror(errno));
+		} else {
+			getrlimit(r, &rt.rlim_start[r]);
+		}
+	}
+	timers_restore();
+	files_note_std(1);
+	rt.listen_fd = -1;
+	if (control_listen() < 0)
+		rt_log("cannot create the control socket after restart: %s", strerror(errno));
+}
