@@ -160,19 +160,30 @@ static void unmap_others(char *buf, uint64_t cap)
 	}
 }
 
-/* Moves the kernel's brk to the image's: extend it over the gap, then
- * unmap the gap; the heap itself is mapped over it later. */
+/* Moves the kernel's brk to the image's, so that the program's later
+ * brk()/sbrk() calls extend its heap. brk can only grow over free space,
+ * and the kernel charges each extension against the overcommit limit, so
+ * it walks up in steps, unmapping behind itself; the heap is mapped over
+ * the last step later. */
 static void set_brk(void)
 {
 	uint64_t cur = (uint64_t)sys1(SYS_brk, 0);
-	if (!P->start_brk || cur > P->start_brk)
+	uint64_t step = 64ull << 30;
+
+	if (!P->brk || cur > P->brk)
 		return; /* the heap stays an ordinary mapping */
-	uint64_t got = (uint64_t)sys1(SYS_brk, (long)P->brk);
-	if (got != P->brk)
-		return;
-	uint64_t gap = page_up(cur);
-	if (P->start_brk > gap)
-		sys2(SYS_munmap, (long)gap, (long)(P->start_brk - gap));
+	while (cur < P->brk) {
+		uint64_t next = P->brk - cur > step ? cur + step : P->brk;
+		uint64_t got = (uint64_t)sys1(SYS_brk, (long)next);
+		if (got != next) {
+			if (step <= (1ull << 20))
+				return;
+			step /= 2;
+			continue;
+		}
+		sys2(SYS_munmap, (long)page_up(cur), (long)(page_up(next) - page_up(cur)));
+		cur = next;
+	}
 }
 
 static void move_specials(char *tmp)
