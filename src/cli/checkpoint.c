@@ -43,7 +43,7 @@ static int proc_uid(pid_t pid, uid_t *uid, char *comm, size_t clen)
 		if (strncmp(buf, "Uid:", 4) == 0)
 			*uid = (uid_t)strtoul(buf + 4, NULL, 10);
 		if (strncmp(buf, "Name:", 5) == 0) {
-			snprintf(comm, clen, "%s", buf + 6);
+			snprintf(comm, clen, "%.63s", buf + 6);
 			comm[strcspn(comm, "\n")] = 0;
 		}
 	}
@@ -122,7 +122,10 @@ int cmd_checkpoint(int argc, char **argv)
 			fprintf(stderr, "cairn: cannot find the current directory: %s\n", strerror(errno));
 			return 1;
 		}
-		snprintf(req.path, sizeof(req.path), "%s/%s", cwd, name);
+		if ((size_t)snprintf(req.path, sizeof(req.path), "%s/%s", cwd, name) >= sizeof(req.path)) {
+			fprintf(stderr, "cairn: the image path is too long\n");
+			return 1;
+		}
 	}
 	struct stat st;
 	if (stat(req.path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -146,7 +149,11 @@ int cmd_checkpoint(int argc, char **argv)
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%d", dir, (int)pid);
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%d", dir, (int)pid) >=
+	    sizeof(sa.sun_path)) {
+		fprintf(stderr, "cairn: control directory %s is too long a path\n", dir);
+		return 1;
+	}
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == EACCES || errno == EPERM)
