@@ -220,7 +220,8 @@ static int read_full(int fd, void *p, size_t len)
 	return 0;
 }
 
-static void serve(int fd)
+/* Returns 1 when this is a restored process: fd then means nothing. */
+static int serve(int fd)
 {
 	static struct ctl_request req;
 	static struct ckpt_result res;
@@ -232,7 +233,7 @@ static void serve(int fd)
 		res.status = EPERM;
 		fmt(res.msg, sizeof(res.msg), "cannot learn who is asking");
 		reply(fd, &res);
-		return;
+		return 0;
 	}
 	if (cred.uid != getuid() && cred.uid != 0) {
 		res.status = EPERM;
@@ -240,14 +241,14 @@ static void serve(int fd)
 		    "user %u may not checkpoint process %d, which belongs to user %u",
 		    (unsigned)cred.uid, (int)rt.pid, (unsigned)getuid());
 		reply(fd, &res);
-		return;
+		return 0;
 	}
 	if (read_full(fd, &req, sizeof(req)) < 0 || req.magic != CTL_MAGIC ||
 	    req.version != CTL_VERSION) {
 		res.status = EPROTO;
 		fmt(res.msg, sizeof(res.msg), "malformed request (another version of cairn?)");
 		reply(fd, &res);
-		return;
+		return 0;
 	}
 	req.path[sizeof(req.path) - 1] = 0;
 	rt.client_fd = fd;
@@ -256,7 +257,7 @@ static void serve(int fd)
 		/* We are a restored process; the requester belonged to the
 		 * old one and its connection is gone. */
 		rt.client_fd = -1;
-		return;
+		return 1;
 	}
 	reply(fd, &res);
 	rt.client_fd = -1;
@@ -264,6 +265,7 @@ static void serve(int fd)
 		close(fd);
 		syscall(SYS_kill, rt.pid, SIGKILL);
 	}
+	return 0;
 }
 
 static void *manager_main(void *arg)
@@ -284,8 +286,7 @@ static void *manager_main(void *arg)
 			rt_log("control socket failed: %s", strerror(errno));
 			return NULL;
 		}
-		serve(fd);
-		if (rt.client_fd != fd)
+		if (!serve(fd))
 			close(fd);
 	}
 	return arg;
