@@ -142,7 +142,10 @@ int load_image(const char *path, struct loaded *l, int verify, char *err, size_t
 		snprintf(err, errlen, "cannot be opened: %s", strerror(errno));
 		return -1;
 	}
-	if (img_open(&l->r, fd, err, errlen) < 0 || (verify && img_verify(&l->r, err, errlen) < 0))
+	if (img_open(&l->r, fd, err, errlen) < 0)
+		goto fail;
+	if (verify && img_verify_skip(&l->r, verify == LOAD_DEFER_PAGES ? SEC_PAGES : 0, err,
+				      errlen) < 0)
 		goto fail;
 	if (section(l, SEC_META, 0, (void **)&l->meta, &n, 1, err, errlen) < 0)
 		goto fail;
@@ -178,6 +181,24 @@ int load_image(const char *path, struct loaded *l, int verify, char *err, size_t
 		goto fail;
 	}
 	if (check(l, err, errlen) < 0)
+		goto fail;
+	uint64_t next = 0;
+	l->pages_in_order = 1;
+	for (size_t i = 0; i < l->nchunks; i++) {
+		if (l->chunks[i].data_off != next)
+			l->pages_in_order = 0;
+		next = l->chunks[i].data_off + l->chunks[i].npages * IMG_PAGE;
+	}
+	if (next != l->pages->size)
+		l->pages_in_order = 0;
+	uint64_t nc = 0;
+	for (size_t i = 0; i < l->nvmas; i++) {
+		if (l->vmas[i].nchunks && l->vmas[i].first_chunk != nc)
+			l->pages_in_order = 0;
+		nc += l->vmas[i].nchunks;
+	}
+	if (verify == LOAD_DEFER_PAGES && !l->pages_in_order &&
+	    img_verify(&l->r, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:

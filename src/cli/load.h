@@ -30,10 +30,14 @@ struct loaded {
 	char *strtab;
 	size_t strtab_len;
 	const struct img_section *pages;
+	int pages_in_order; /* chunks cover the page data front to back */
 };
 
-/* Opens, verifies (every byte unless verify is 0) and parses. On error
+/* Opens, verifies and parses. verify: 1 checks every byte; LOAD_DEFER_PAGES
+ * leaves the page data to the restorer, which checks it as it reads it
+ * (only when its chunks tile it in order, see pages_in_order). On error
  * writes a sentence to err and returns -1. */
+#define LOAD_DEFER_PAGES 2
 int load_image(const char *path, struct loaded *l, int verify, char *err, size_t errlen);
 void load_free(struct loaded *l);
 const char *load_str(const struct loaded *l, uint64_t off);

@@ -316,7 +316,7 @@ int cmd_restart(int argc, char **argv)
 		fprintf(stderr, "cairn: cannot find the restorer at %s\n", restorer);
 		return 125;
 	}
-	if (load_image(image_path, &l, 1, err, sizeof(err)) < 0)
+	if (load_image(image_path, &l, LOAD_DEFER_PAGES, err, sizeof(err)) < 0)
 		refuse("%s", err);
 
 	/* Does it fit this machine? */
@@ -366,6 +366,8 @@ int cmd_restart(int argc, char **argv)
 	P->nchunks = (uint32_t)l.nchunks;
 	P->nthreads = (uint32_t)nthreads;
 	P->restore_info = l.meta->restore_info;
+	P->check_pages = (uint32_t)l.pages_in_order;
+	P->pages_hash = l.pages->checksum;
 	P->start_brk = l.meta->start_brk;
 	P->brk = l.meta->brk;
 	P->personality = l.meta->personality;

@@ -354,6 +354,11 @@ static int scan(const struct img_reader *r, uint64_t off, uint64_t len, XXH3_sta
 
 int img_verify(struct img_reader *r, char *err, size_t errlen)
 {
+	return img_verify_skip(r, 0, err, errlen);
+}
+
+int img_verify_skip(struct img_reader *r, uint32_t skip, char *err, size_t errlen)
+{
 	const size_t bufsz = 8u << 20;
 	char *buf = mmap(NULL, bufsz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	XXH3_state_t st;
@@ -377,6 +382,9 @@ int img_verify(struct img_reader *r, char *err, size_t errlen)
 		if (i == r->hdr.nsections)
 			break;
 		const struct img_section *s = &r->sec[i];
+		pos = s->offset + s->size;
+		if (s->type == skip)
+			continue;
 		XXH3_64bits_reset(&st);
 		if (scan(r, s->offset, s->size, &st, buf, bufsz, NULL) < 0)
 			goto ioerr;
@@ -387,7 +395,6 @@ int img_verify(struct img_reader *r, char *err, size_t errlen)
 				 (unsigned long long)(s->offset + s->size));
 			goto out;
 		}
-		pos = s->offset + s->size;
 	}
 	rc = 0;
 	goto out;

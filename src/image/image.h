@@ -55,6 +55,10 @@ struct img_reader {
 
 int img_open(struct img_reader *r, int fd, char *err, size_t errlen);
 int img_verify(struct img_reader *r, char *err, size_t errlen);
+/* The same, but leaves the contents of sections of type skip unchecked
+ * (padding around them is still checked): for a reader that checks them as
+ * it reads them. */
+int img_verify_skip(struct img_reader *r, uint32_t skip, char *err, size_t errlen);
 const struct img_section *img_find(const struct img_reader *r, uint32_t type);
 /* Reads a whole section into a malloc'd buffer; *len gets its size. */
 void *img_load(const struct img_reader *r, uint32_t type, size_t *len, char *err,

@@ -51,6 +51,11 @@ struct plan {
 	uint64_t hole_start, hole_end;
 	uint64_t restore_info; /* address of struct restore_info (runtime.h) */
 	uint64_t start_brk, brk;
+	/* When check_pages is set, the restorer hashes the page data as it
+	 * reads it (front to back) and refuses to resume the program unless it
+	 * matches pages_hash. */
+	uint64_t pages_hash;
+	uint32_t check_pages;
 	int32_t image_fd;
 	uint32_t personality;
 	uint32_t nvmas, nchunks, nthreads, nspecial;
