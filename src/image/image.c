@@ -79,7 +79,8 @@ void img_writer_free(struct img_writer *w)
 /* Bytes that belong to no section (padding) are zeros and not hashed. */
 static void put_unhashed(struct img_writer *w, const void *p, size_t len)
 {
-	if (w->buflen + len > w->bufcap)
+	/* large pieces go straight to the file, after what is staged */
+	if (w->buflen + len > w->bufcap || len >= w->bufcap / 2)
 		flush(w);
 	if (len >= w->bufcap / 2) {
 		raw_write(w, p, len);
@@ -243,6 +244,10 @@ int img_open(struct img_reader *r, int fd, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot be read: %s", strerror(errno));
 		return -1;
 	}
+	if (got < 8 && memcmp(head, IMG_MAGIC, got) == 0) {
+		snprintf(err, errlen, "is truncated (%zu bytes, shorter than the header)", got);
+		return -1;
+	}
 	if (got < 8 || memcmp(head, IMG_MAGIC, 8) != 0) {
 		if (got >= 4 && memcmp(head, "\177ELF", 4) == 0)
 			snprintf(err, errlen, "is not a cairn image (it is an ELF file)");
@@ -300,9 +305,9 @@ int img_open(struct img_reader *r, int fd, char *err, size_t errlen)
 			 (unsigned long long)h->file_size);
 		return -1;
 	}
-	if (h->nsections > IMG_MAX_SECTIONS ||
-	    h->index_offset + h->nsections * sizeof(struct img_section) != h->file_size ||
-	    h->index_offset < IMG_HEADER_SIZE) {
+	if (h->nsections > IMG_MAX_SECTIONS || h->index_offset < IMG_HEADER_SIZE ||
+	    h->index_offset > h->file_size ||
+	    h->file_size - h->index_offset != h->nsections * sizeof(struct img_section)) {
 		snprintf(err, errlen, "is corrupt (bad section index position)");
 		return -1;
 	}

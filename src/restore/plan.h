@@ -67,6 +67,7 @@ struct plan {
 	uint32_t nclose, ncloexec;
 	int32_t close_fds[PLAN_MAX_CLOSE]; /* the restart's own descriptors */
 	int32_t cloexec_fds[1024];         /* program descriptors to mark FD_CLOEXEC */
+	char image_path[4096];             /* for messages */
 };
 
 #endif

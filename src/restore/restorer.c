@@ -407,8 +407,9 @@ static void stage2(void *arg)
 	move_specials(tmp);
 	map_regions();
 	if (P->check_pages && XXH3_64bits_digest(&pages_state) != P->pages_hash) {
-		say("cairn: image is corrupt (section 'pages' fails its checksum); "
-		    "the program was not resumed\n");
+		say("cairn: image ");
+		say(P->image_path);
+		say(" is corrupt (section 'pages' fails its checksum); nothing was restored\n");
 		sys1(SYS_exit_group, 125);
 	}
 	set_sigactions();
