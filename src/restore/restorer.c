@@ -427,6 +427,11 @@ static void stage2(void *arg)
 	ri[2] = P->hole_end;
 	ri[3] = RESTORER_BASE;
 	ri[4] = page_up((uint64_t)_end);
+	ri[6] = 0;
+	struct plan_vma *pv = (void *)((char *)P + P->off_vmas);
+	for (uint32_t i = 0; i < P->nvmas; i++)
+		if (pv[i].kind == VMA_STACK)
+			ri[6] = pv[i].end;
 	ri[0] = 0x4f464e4952534552ull; /* RESTORE_INFO_MAGIC */
 
 	for (uint32_t i = 0; i < P->nthreads; i++) {

@@ -240,6 +240,27 @@ static int dump_pages(struct dumper *d, struct img_vma *v, int whole, int store_
 	return rc;
 }
 
+/* Mappings that may change while they are written, written through a copy
+ * so that checksum and bytes agree: the manager's stack and the runtime's
+ * own variables (the writer is working in them), and every thread's stack
+ * and TLS block (a thread that has just parked may still be running its last
+ * instructions below its saved stack pointer, and the kernel updates a
+ * thread's rseq area in its TLS block whenever it returns to user space). */
+static int changes_while_written(const struct img_vma *v, const struct img_writer *w,
+				 const struct strtab *st)
+{
+#define IN(a) ((uint64_t)(a) >= v->start && (uint64_t)(a) < v->end)
+	if (IN(__builtin_frame_address(0)) || IN(&rt) || IN(w) || IN(st))
+		return 1;
+	if (IN(rt.manager.t.fs_base))
+		return 1;
+	for (int i = 0; i < rt.nslots && i < MAX_THREADS; i++)
+		if (IN(rt.slots[i].t.ctx.rsp) || IN(rt.slots[i].t.fs_base))
+			return 1;
+	return 0;
+#undef IN
+}
+
 static int prot_of(const char *perms)
 {
 	return (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
@@ -331,11 +352,7 @@ int memory_write(struct img_writer *w, struct strtab *st, const struct own_range
 			if (kind == VMA_FILE || kind == VMA_FILE_SHARED)
 				v->pgoff += v->start - l.start;
 			v->first_chunk = d.chunks.len;
-			uint64_t sp = (uint64_t)__builtin_frame_address(0);
-			d.stable = (sp >= v->start && sp < v->end) ||
-				   ((uint64_t)&rt >= v->start && (uint64_t)&rt < v->end) ||
-				   ((uint64_t)w >= v->start && (uint64_t)w < v->end) ||
-				   ((uint64_t)st >= v->start && (uint64_t)st < v->end);
+			d.stable = changes_while_written(v, w, st);
 			if (kind == VMA_FILE_SHARED || kind == VMA_VDSO || kind == VMA_VVAR ||
 			    kind == VMA_VVAR_VCLOCK)
 				continue;

@@ -308,6 +308,7 @@ void restored_finish(void)
 			munmap((void *)ri->hole_start, ri->hole_end - ri->hole_start);
 		if (ri->restorer_end > ri->restorer_start)
 			munmap((void *)ri->restorer_start, ri->restorer_end - ri->restorer_start);
+		rt.main_stack_end = ri->stack_end;
 		ri->magic = 0;
 	}
 	/* Limits the program set itself come back; the others are the new

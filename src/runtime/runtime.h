@@ -46,6 +46,7 @@ struct restore_info {
 	uint64_t hole_start, hole_end;         /* restorer's scratch */
 	uint64_t restorer_start, restorer_end; /* restorer's own image */
 	uint64_t generation;
+	uint64_t stack_end; /* the main stack, which the kernel no longer names */
 };
 #define RESTORE_INFO_MAGIC 0x4f464e4952534552ull
 
