@@ -12,6 +12,7 @@
 #include "image/image.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +45,14 @@ static void raw_write(struct img_writer *w, const void *p, size_t len)
 	}
 }
 
+static void set_direct(struct img_writer *w, int on);
+
 static void flush(struct img_writer *w)
 {
-	if (w->buflen)
+	if (w->buflen) {
+		set_direct(w, 0);
 		raw_write(w, w->buf, w->buflen);
+	}
 	w->buflen = 0;
 }
 
@@ -77,13 +82,41 @@ void img_writer_free(struct img_writer *w)
 }
 
 /* Bytes that belong to no section (padding) are zeros and not hashed. */
+/* Large page-aligned pieces bypass the page cache (O_DIRECT): a checkpoint
+ * writes once and never reads back, and on a VM whose free memory goes back
+ * to the host, filling the page cache costs more than the disk. The file
+ * descriptor is switched lazily; a filesystem without O_DIRECT stays
+ * buffered. */
+static void set_direct(struct img_writer *w, int on)
+{
+	if (w->direct == on || w->no_direct)
+		return;
+	int fl = fcntl(w->fd, F_GETFL);
+	if (fl < 0 || fcntl(w->fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) < 0) {
+		w->no_direct = 1;
+		return;
+	}
+	w->direct = on;
+}
+
 static void put_unhashed(struct img_writer *w, const void *p, size_t len)
 {
 	/* large pieces go straight to the file, after what is staged */
 	if (w->buflen + len > w->bufcap || len >= w->bufcap / 2)
 		flush(w);
 	if (len >= w->bufcap / 2) {
+		int aligned = (w->off | (uint64_t)p | len) % IMG_PAGE == 0;
+		set_direct(w, aligned);
 		raw_write(w, p, len);
+		if (w->direct && w->err == EINVAL) {
+			/* refused after all: write it through the cache */
+			w->err = 0;
+			w->no_direct = 1;
+			set_direct(w, 0);
+			off_t at = (off_t)w->off;
+			if (lseek(w->fd, at, SEEK_SET) == at)
+				raw_write(w, p, len);
+		}
 	} else {
 		memcpy(w->buf + w->buflen, p, len);
 		w->buflen += len;
@@ -162,6 +195,7 @@ int img_writer_finish(struct img_writer *w, struct img_header *h)
 	index_off = w->off;
 	put_unhashed(w, w->sec, w->nsec * sizeof(w->sec[0]));
 	flush(w);
+	set_direct(w, 0);
 	if (w->err) {
 		errno = w->err;
 		return -1;

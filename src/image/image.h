@@ -22,6 +22,7 @@ struct img_writer {
 	uint64_t off;
 	uint32_t nsec;
 	int open; /* a section is being written */
+	int direct, no_direct; /* O_DIRECT is on / cannot be used */
 	struct img_section sec[IMG_MAX_SECTIONS];
 	XXH3_state_t hash;
 	char *buf; /* staging buffer for small writes */
