@@ -51,20 +51,28 @@ static int proc_uid(pid_t pid, uid_t *uid, char *comm, size_t clen)
 	return 0;
 }
 
-static int gone(pid_t pid)
+/* The state letter of /proc/PID/stat ('R', 'S', 'T', 'Z'...), or 0. */
+static char proc_state(pid_t pid)
 {
 	char path[64], buf[512];
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "re");
+	char st = 0;
 	if (!f)
-		return 1;
-	int z = 0;
+		return 0;
 	if (fgets(buf, sizeof(buf), f)) {
 		char *p = strrchr(buf, ')');
-		z = p && (p[2] == 'Z' || p[2] == 'X');
+		if (p && p[1] && p[2])
+			st = p[2];
 	}
 	fclose(f);
-	return z;
+	return st;
+}
+
+static int gone(pid_t pid)
+{
+	char st = proc_state(pid);
+	return st == 0 || st == 'Z' || st == 'X';
 }
 
 int cmd_checkpoint(int argc, char **argv)
@@ -154,6 +162,25 @@ int cmd_checkpoint(int argc, char **argv)
 		fprintf(stderr, "cairn: control directory %s is too long a path\n", dir);
 		return 1;
 	}
+	if (lstat(sa.sun_path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		fprintf(stderr,
+			"cairn: process %d (%s) is not running under cairn (start it with 'cairn run')\n",
+			(int)pid, comm);
+		return 1;
+	}
+	char state = proc_state(pid);
+	if (state == 'T' || state == 't') {
+		fprintf(stderr,
+			"cairn: process %d (%s) is stopped; its runtime cannot answer until it is "
+			"continued (kill -CONT %d)\n",
+			(int)pid, comm, (int)pid);
+		return 1;
+	}
+	if (state == 'Z') {
+		fprintf(stderr, "cairn: process %d (%s) has exited\n", (int)pid, comm);
+		return 1;
+	}
+
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == EACCES || errno == EPERM)

@@ -60,13 +60,13 @@ real_case() {
 		case_rc=$?
 		;;
 	restart)
+		disown "$pid" # it will be killed: no job notice from the shell
 		if ! "$CAIRN" checkpoint --kill -o "$work/$name.img" "$pid" >"$work/$name.ck" 2>&1; then
 			fail "$name/$mode: checkpoint --kill failed: $(cat "$work/$name.ck")"
-			{ wait "$pid"; } 2>/dev/null
+			wait_gone "$pid" 300
 			case_rc=99
 			return
 		fi
-		{ wait "$pid"; } 2>/dev/null
 		(exec "$CAIRN" restart "$work/$name.img" >>"$out" 2>>"$work/$name.err" </dev/null) &
 		pid=$!
 		pids+=("$pid")
