@@ -91,4 +91,7 @@ format:
 	clang-format -i $$(find src include tests bench -name '*.[ch]')
 
 .PHONY: all check demo install clean format
+
+# Further parts of the build (one file each) add to BINS and to install.
+-include $(wildcard mk/*.mk)
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
