@@ -44,7 +44,7 @@ all: $(BINS)
 
 $(B)/obj/pic/%.c.o: src/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(CFLAGS) -fPIC -ftls-model=initial-exec -MMD -c $< -o $@
+	$(CC) $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-exec -MMD -c $< -o $@
 $(B)/obj/pic/%.S.o: src/%.S
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) -fPIC -c $< -o $@

@@ -367,7 +367,9 @@ int cmd_restart(int argc, char **argv)
 	P->nthreads = (uint32_t)nthreads;
 	P->restore_info = l.meta->restore_info;
 	P->check_pages = (uint32_t)l.pages_in_order;
-	snprintf(P->image_path, sizeof(P->image_path), "%s", image_path);
+	char absimg[PATH_MAX];
+	snprintf(P->image_path, sizeof(P->image_path), "%s",
+		 realpath(image_path, absimg) ? absimg : image_path);
 	P->pages_hash = l.pages->checksum;
 	P->start_brk = l.meta->start_brk;
 	P->brk = l.meta->brk;

@@ -442,6 +442,7 @@ static void stage2(void *arg)
 	ri[3] = RESTORER_BASE;
 	ri[4] = page_up((uint64_t)_end);
 	ri[6] = 0;
+	memcpy(ri + 7, P->image_path, sizeof(P->image_path));
 	struct plan_vma *pv = (void *)((char *)P + P->off_vmas);
 	for (uint32_t i = 0; i < P->nvmas; i++)
 		if (pv[i].kind == VMA_STACK)

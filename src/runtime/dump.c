@@ -22,6 +22,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "runtime/callbacks.h"
 #include "runtime/control.h"
 #include "runtime/runtime.h"
 
@@ -248,6 +249,11 @@ void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res)
 		goto fail;
 	}
 	stopped = 1;
+	if (rt_refused) {
+		res->status = ECANCELED;
+		fmt(res->msg, sizeof(res->msg), "refused by the program: %s", rt_refuse_msg);
+		goto fail;
+	}
 	rt.ckpt_mono = now_ns(CLOCK_MONOTONIC) + 0;
 	capture_limits();
 	if (timers_capture(res->msg, sizeof(res->msg)) < 0) {
@@ -277,7 +283,8 @@ void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res)
 	skip[0] = fd;
 	skip[1] = rt.listen_fd;
 	skip[2] = rt.client_fd;
-	if (files_write(&w, &st, skip, 3, res->msg, sizeof(res->msg)) < 0) {
+	skip[3] = rt.event_fd;
+	if (files_write(&w, &st, skip, 4, res->msg, sizeof(res->msg)) < 0) {
 		res->status = ENOTSUP;
 		goto fail;
 	}
@@ -327,7 +334,7 @@ void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res)
 	close(fd);
 	tend = now_ns(CLOCK_MONOTONIC);
 	if (!(flags & CTL_KILL))
-		threads_release();
+		threads_release(0);
 	res->total_ns = tend - t0;
 	res->pause_ns = tend - tstop;
 	return;
@@ -345,7 +352,7 @@ fail:
 		unlink(tmpname);
 	close(fd);
 	if (stopped)
-		threads_release();
+		threads_release(-1);
 	if (!res->status)
 		res->status = EIO;
 }

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "runtime/callbacks.h"
 #include "runtime/control.h"
 #include "runtime/runtime.h"
 
@@ -145,7 +147,8 @@ static void start_manager(void)
 
 	rt.listen_fd = -1;
 	rt.client_fd = -1;
-	if (control_listen() < 0) {
+	rt.event_fd = -1;
+	if (callbacks_make_event() < 0 || control_listen() < 0) {
 		rt_log("cannot create the control socket: %s", strerror(errno));
 		return;
 	}
@@ -252,7 +255,12 @@ static int serve(int fd)
 	}
 	req.path[sizeof(req.path) - 1] = 0;
 	rt.client_fd = fd;
-	dump_checkpoint(req.path, req.flags, &res);
+	static struct ckpt_request cr;
+	memcpy(cr.path, req.path, sizeof(cr.path));
+	cr.flags = req.flags;
+	cr.requester = cred.pid;
+	cr.requester_uid = cred.uid;
+	callbacks_checkpoint(&cr, &res);
 	if (res.restored) {
 		/* We are a restored process; the requester belonged to the
 		 * old one and its connection is gone. */
@@ -274,15 +282,18 @@ static void *manager_main(void *arg)
 	rt_tid = rt.manager_tid;
 	pthread_setname_np(pthread_self(), "cairn-manager");
 	for (;;) {
+		struct pollfd p[2] = {{.fd = rt.listen_fd, .events = POLLIN},
+				      {.fd = rt.event_fd, .events = POLLIN}};
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN)
+			callbacks_serve_self();
+		if (!(p[0].revents & POLLIN))
+			continue;
 		int fd = accept4(rt.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN)
 				continue;
-			if (errno == EBADF || errno == EINVAL) {
-				/* restored: the socket of the old process is gone */
-				if (control_listen() == 0)
-					continue;
-			}
 			rt_log("control socket failed: %s", strerror(errno));
 			return NULL;
 		}
@@ -324,6 +335,7 @@ void restored_finish(void)
 	timers_restore();
 	files_note_std(1);
 	rt.listen_fd = -1;
-	if (control_listen() < 0)
+	rt.event_fd = -1;
+	if (callbacks_make_event() < 0 || control_listen() < 0)
 		rt_log("cannot create the control socket after restart: %s", strerror(errno));
 }

@@ -20,6 +20,11 @@
 
 #include "image/image.h"
 
+/* The runtime is built with hidden visibility, so that a program's own
+ * symbols can never replace its internals; what the program may call, and
+ * the libc functions it wraps, are exported explicitly. */
+#define EXPORT __attribute__((visibility("default")))
+
 #define CKPT_SIGNAL 64 /* hidden: the program sees SIGRTMAX as 63 */
 #define MAX_THREADS 1024
 #define MAX_PENDING 32
@@ -47,6 +52,7 @@ struct restore_info {
 	uint64_t restorer_start, restorer_end; /* restorer's own image */
 	uint64_t generation;
 	uint64_t stack_end; /* the main stack, which the kernel no longer names */
+	char image_path[4096]; /* the image this process was restarted from */
 };
 #define RESTORE_INFO_MAGIC 0x4f464e4952534552ull
 
@@ -56,6 +62,8 @@ struct rt_state {
 	pid_t manager_tid;
 	int listen_fd;
 	int client_fd;
+	int event_fd; /* requests from the program itself (callbacks.c) */
+	volatile int outcome; /* of the checkpoint the threads are parked for */
 	char sock_path[256];
 	unsigned tid_offset;
 	int rseq_offset;
@@ -98,7 +106,7 @@ int cairn_ctx_save(struct img_ctx *c) __attribute__((returns_twice));
 /* threads.c */
 void threads_install_handler(void);
 int threads_stop(char *err, size_t errlen);
-void threads_release(void);
+void threads_release(int outcome);
 void threads_after_restore(void);
 void threads_go(void);
 int threads_count_tasks(void);

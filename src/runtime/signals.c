@@ -79,7 +79,7 @@ static const sigset_t *without_ckpt(const sigset_t *in, sigset_t *copy)
 	return copy;
 }
 
-int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction mine, prev;
 	struct app_handler before;
@@ -133,33 +133,33 @@ static sighandler_fn install(int sig, sighandler_fn h, int flags)
 	return old.sa_handler;
 }
 
-sighandler_fn signal(int sig, sighandler_fn h)
+EXPORT sighandler_fn signal(int sig, sighandler_fn h)
 {
 	return install(sig, h, SA_RESTART);
 }
 
-sighandler_fn bsd_signal(int sig, sighandler_fn h)
+EXPORT sighandler_fn bsd_signal(int sig, sighandler_fn h)
 {
 	return install(sig, h, SA_RESTART);
 }
 
-sighandler_fn sysv_signal(int sig, sighandler_fn h)
+EXPORT sighandler_fn sysv_signal(int sig, sighandler_fn h)
 {
 	return install(sig, h, SA_RESETHAND | SA_NODEFER);
 }
 
-sighandler_fn __sysv_signal(int sig, sighandler_fn h)
+EXPORT sighandler_fn __sysv_signal(int sig, sighandler_fn h)
 {
 	return install(sig, h, SA_RESETHAND | SA_NODEFER);
 }
 
-int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
 	sigset_t c;
 	return ((__typeof__(real_sigprocmask))RESOLVE(sigprocmask))(how, without_ckpt(set, &c), old);
 }
 
-int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
 	sigset_t c;
 	return ((__typeof__(real_pthread_sigmask))RESOLVE(pthread_sigmask))(how, without_ckpt(set, &c), old);
@@ -167,7 +167,7 @@ int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 
 /* sigsuspend always ends with EINTR; one caused by a checkpoint alone is
  * not the program's business, so suspend again. */
-int sigsuspend(const sigset_t *mask)
+EXPORT int sigsuspend(const sigset_t *mask)
 {
 	sigset_t c;
 	const sigset_t *m = without_ckpt(mask, &c);
@@ -182,7 +182,7 @@ int sigsuspend(const sigset_t *mask)
 	}
 }
 
-int pause(void)
+EXPORT int pause(void)
 {
 	sigset_t cur;
 
@@ -190,7 +190,7 @@ int pause(void)
 	return sigsuspend(&cur);
 }
 
-int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
 	sigset_t c;
 	const sigset_t *s = without_ckpt(set, &c);
@@ -205,7 +205,7 @@ int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 	}
 }
 
-int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
 	sigset_t c;
 	const sigset_t *s = without_ckpt(set, &c);
@@ -233,19 +233,19 @@ int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts
 	}
 }
 
-int sigwait(const sigset_t *set, int *sig)
+EXPORT int sigwait(const sigset_t *set, int *sig)
 {
 	sigset_t c;
 	return ((__typeof__(real_sigwait))RESOLVE(sigwait))(without_ckpt(set, &c), sig);
 }
 
-int signalfd(int fd, const sigset_t *mask, int flags)
+EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
 	sigset_t c;
 	return ((__typeof__(real_signalfd))RESOLVE(signalfd))(fd, without_ckpt(mask, &c), flags);
 }
 
-int __libc_current_sigrtmax(void)
+EXPORT int __libc_current_sigrtmax(void)
 {
 	return CKPT_SIGNAL - 1;
 }

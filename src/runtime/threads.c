@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "runtime/callbacks.h"
 #include "runtime/runtime.h"
 
 /* glibc's internal mutex kind bits (nptl/pthreadP.h) */
@@ -139,6 +140,34 @@ static void fix_owned(pid_t old, pid_t now)
 	}
 }
 
+/* The end of a thread's signal-context chain: stop here until the image is
+ * written. Returns 0 (continuing), -1 (the checkpoint failed) or, in a
+ * restored process, 1. */
+static int park(void *arg)
+{
+	struct thread_slot *s = arg;
+	int gen = rt.release_gen;
+
+	if (cairn_ctx_save(&s->t.ctx) == 0) {
+		__atomic_fetch_add(&rt.parked, 1, __ATOMIC_SEQ_CST);
+		wake_all(&rt.parked);
+		while (__atomic_load_n(&rt.release_gen, __ATOMIC_SEQ_CST) == gen)
+			futex(&rt.release_gen, FUTEX_WAIT, gen, NULL);
+		return rt.outcome;
+	}
+	/* Restored: a new process, a new TID, this stack and memory as they
+	 * were when the image was written. */
+	pid_t old = rt_tid;
+	rt_tid = sys_gettid();
+	s->new_tid = rt_tid;
+	fix_owned(old, rt_tid);
+	__atomic_fetch_add(&rt.restored_in, 1, __ATOMIC_SEQ_CST);
+	wake_all(&rt.restored_in);
+	while (!__atomic_load_n(&rt.restore_go, __ATOMIC_SEQ_CST))
+		futex(&rt.restore_go, FUTEX_WAIT, 0, NULL);
+	return 1;
+}
+
 static void ckpt_handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -149,7 +178,7 @@ static void ckpt_handler(int sig, siginfo_t *si, void *ucv)
 	int idx = __atomic_fetch_add(&rt.nslots, 1, __ATOMIC_SEQ_CST);
 	if (idx >= MAX_THREADS)
 		goto out; /* the manager sees too many threads and aborts */
-	struct thread_slot *volatile s = &rt.slots[idx];
+	struct thread_slot *s = &rt.slots[idx];
 	if (!rt_tid)
 		rt_tid = sys_gettid();
 	memset(&s->t, 0, sizeof(s->t));
@@ -168,25 +197,7 @@ static void ckpt_handler(int sig, siginfo_t *si, void *ucv)
 	}
 	prctl(PR_GET_NAME, s->t.name);
 	take_pending(s, &uc->uc_sigmask);
-	int gen = rt.release_gen;
-
-	if (cairn_ctx_save(&s->t.ctx) == 0) {
-		__atomic_fetch_add(&rt.parked, 1, __ATOMIC_SEQ_CST);
-		wake_all(&rt.parked);
-		while (__atomic_load_n(&rt.release_gen, __ATOMIC_SEQ_CST) == gen)
-			futex(&rt.release_gen, FUTEX_WAIT, gen, NULL);
-	} else {
-		/* Restored: a new process, a new TID, this stack and memory as
-		 * they were when the image was written. */
-		pid_t old = rt_tid;
-		rt_tid = sys_gettid();
-		s->new_tid = rt_tid;
-		fix_owned(old, rt_tid);
-		__atomic_fetch_add(&rt.restored_in, 1, __ATOMIC_SEQ_CST);
-		wake_all(&rt.restored_in);
-		while (!__atomic_load_n(&rt.restore_go, __ATOMIC_SEQ_CST))
-			futex(&rt.restore_go, FUTEX_WAIT, 0, NULL);
-	}
+	callbacks_signal_chain(park, (void *)s);
 	requeue_pending(s);
 	rt_ckpt_count++;
 out:
@@ -307,12 +318,13 @@ int threads_stop(char *err, size_t errlen)
 	}
 	return 0;
 fail:
-	threads_release();
+	threads_release(-1);
 	return -1;
 }
 
-void threads_release(void)
+void threads_release(int outcome)
 {
+	rt.outcome = outcome;
 	__atomic_fetch_add(&rt.release_gen, 1, __ATOMIC_SEQ_CST);
 	wake_all(&rt.release_gen);
 }

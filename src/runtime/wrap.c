@@ -65,7 +65,7 @@ static uint64_t left(uint64_t deadline)
 /* True when an EINTR was caused by a checkpoint and by nothing else. */
 #define CKPT_ONLY(ck, as) (rt_ckpt_count != (ck) && rt_app_signals == (as))
 
-int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
+EXPORT int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
 {
 	REAL(clock_nanosleep);
 	struct timespec cur = *req;
@@ -83,7 +83,7 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
 	}
 }
 
-int nanosleep(const struct timespec *req, struct timespec *rem)
+EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
 	REAL(nanosleep);
 	struct timespec cur = *req;
@@ -100,7 +100,7 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 	}
 }
 
-unsigned sleep(unsigned sec)
+EXPORT unsigned sleep(unsigned sec)
 {
 	struct timespec ts = {(time_t)sec, 0}, rem = {0, 0};
 
@@ -109,13 +109,13 @@ unsigned sleep(unsigned sec)
 	return 0;
 }
 
-int usleep(useconds_t usec)
+EXPORT int usleep(useconds_t usec)
 {
 	struct timespec ts = {(time_t)(usec / 1000000), (long)(usec % 1000000) * 1000};
 	return nanosleep(&ts, NULL);
 }
 
-int poll(struct pollfd *fds, nfds_t n, int timeout)
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
 	REAL(poll);
 	uint64_t deadline = mono() + (uint64_t)(timeout > 0 ? timeout : 0) * 1000000ull;
@@ -132,7 +132,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 	}
 }
 
-int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset_t *mask)
 {
 	REAL(ppoll);
 	struct timespec cur;
@@ -152,7 +152,7 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *tmo, const sigset
 	}
 }
 
-int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
 	REAL(select);
 	fd_set r0, w0, e0;
@@ -180,7 +180,7 @@ int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 	}
 }
 
-int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo,
+EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo,
 	    const sigset_t *mask)
 {
 	REAL(pselect);
@@ -214,7 +214,7 @@ int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *tmo,
 	}
 }
 
-int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
+EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 {
 	REAL(epoll_wait);
 	uint64_t deadline = mono() + (uint64_t)(timeout > 0 ? timeout : 0) * 1000000ull;
@@ -231,7 +231,7 @@ int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout)
 	}
 }
 
-int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
+EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask)
 {
 	REAL(epoll_pwait);
 	uint64_t deadline = mono() + (uint64_t)(timeout > 0 ? timeout : 0) * 1000000ull;
@@ -249,7 +249,7 @@ int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const si
 }
 
 /* Absolute deadlines: just wait again. */
-int sem_timedwait(sem_t *s, const struct timespec *abstime)
+EXPORT int sem_timedwait(sem_t *s, const struct timespec *abstime)
 {
 	REAL(sem_timedwait);
 	for (;;) {
@@ -261,7 +261,7 @@ int sem_timedwait(sem_t *s, const struct timespec *abstime)
 	}
 }
 
-int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
+EXPORT int sem_clockwait(sem_t *s, clockid_t clock, const struct timespec *abstime)
 {
 	REAL(sem_clockwait);
 	for (;;) {
@@ -297,7 +297,7 @@ static void held_del(void *m)
 		rt_nheld--;
 }
 
-int pthread_mutex_lock(pthread_mutex_t *m)
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
 	REAL(pthread_mutex_lock);
 	int rc = real_pthread_mutex_lock(m);
@@ -306,7 +306,7 @@ int pthread_mutex_lock(pthread_mutex_t *m)
 	return rc;
 }
 
-int pthread_mutex_trylock(pthread_mutex_t *m)
+EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
 	REAL(pthread_mutex_trylock);
 	int rc = real_pthread_mutex_trylock(m);
@@ -315,7 +315,7 @@ int pthread_mutex_trylock(pthread_mutex_t *m)
 	return rc;
 }
 
-int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 {
 	REAL(pthread_mutex_timedlock);
 	int rc = real_pthread_mutex_timedlock(m, t);
@@ -324,7 +324,7 @@ int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
 	return rc;
 }
 
-int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *t)
+EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timespec *t)
 {
 	REAL(pthread_mutex_clocklock);
 	int rc = real_pthread_mutex_clocklock(m, c, t);
@@ -333,7 +333,7 @@ int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c, const struct timesp
 	return rc;
 }
 
-int pthread_mutex_unlock(pthread_mutex_t *m)
+EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
 	REAL(pthread_mutex_unlock);
 	int rc = real_pthread_mutex_unlock(m);
