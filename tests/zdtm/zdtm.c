@@ -6,19 +6,18 @@
 #include <time.h>
 #include <unistd.h>
 
-static char path[4096];
-
-static const char *file(const char *name)
+/* Thread-safe: tests poll for go from several threads. */
+static void file(char *buf, size_t len, const char *name)
 {
 	const char *d = getenv("ZDTM_DIR");
-	snprintf(path, sizeof(path), "%s/%s", d ? d : ".", name);
-	return path;
+	snprintf(buf, len, "%s/%s", d ? d : ".", name);
 }
 
 void zdtm_ready(void)
 {
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", file("ready.tmp"));
+	char tmp[4096], fin[4096];
+	file(tmp, sizeof(tmp), "ready.tmp");
+	file(fin, sizeof(fin), "ready");
 	FILE *f = fopen(tmp, "w");
 	if (!f) {
 		perror("zdtm: ready");
@@ -26,12 +25,14 @@ void zdtm_ready(void)
 	}
 	fprintf(f, "%d\n", (int)getpid());
 	fclose(f);
-	rename(tmp, file("ready"));
+	rename(tmp, fin);
 }
 
 int zdtm_go(void)
 {
-	return access(file("go"), F_OK) == 0;
+	char go[4096];
+	file(go, sizeof(go), "go");
+	return access(go, F_OK) == 0;
 }
 
 void zdtm_wait_go(void)
