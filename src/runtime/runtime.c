@@ -309,6 +309,7 @@ void restored_finish(void)
 {
 	rt.pid = getpid();
 	rt_tid = sys_gettid();
+	threads_fix_owned((pid_t)rt.manager.t.tid, rt_tid);
 	rt.manager_tid = rt_tid;
 	rt.generation++;
 	rt_mono_adjust += (int64_t)rt.ckpt_mono - (int64_t)now_ns(CLOCK_MONOTONIC);

@@ -109,6 +109,8 @@ int threads_stop(char *err, size_t errlen);
 void threads_release(int outcome);
 void threads_after_restore(void);
 void threads_go(void);
+/* The mutexes this thread holds name old as owner: make it now. */
+void threads_fix_owned(pid_t old, pid_t now);
 int threads_count_tasks(void);
 
 /* runtime.c */

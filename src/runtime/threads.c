@@ -121,7 +121,7 @@ static void requeue_pending(struct thread_slot *s)
 
 /* Mutexes this thread holds record its old TID as owner; an error-checking
  * or recursive mutex would refuse the thread after restart. */
-static void fix_owned(pid_t old, pid_t now)
+void threads_fix_owned(pid_t old, pid_t now)
 {
 	for (int i = 0; i < rt_nheld && i < MAX_HELD; i++) {
 		pthread_mutex_t *m = rt_held[i];
@@ -160,7 +160,7 @@ static int park(void *arg)
 	pid_t old = rt_tid;
 	rt_tid = sys_gettid();
 	s->new_tid = rt_tid;
-	fix_owned(old, rt_tid);
+	threads_fix_owned(old, rt_tid);
 	__atomic_fetch_add(&rt.restored_in, 1, __ATOMIC_SEQ_CST);
 	wake_all(&rt.restored_in);
 	while (!__atomic_load_n(&rt.restore_go, __ATOMIC_SEQ_CST))
