@@ -162,6 +162,11 @@ int cmd_checkpoint(int argc, char **argv)
 		fprintf(stderr, "cairn: control directory %s is too long a path\n", dir);
 		return 1;
 	}
+	if (lstat(sa.sun_path, &st) < 0 && (errno == EACCES || errno == EPERM)) {
+		fprintf(stderr, "cairn: you may not checkpoint process %d (%s): it belongs to user %u\n",
+			(int)pid, comm, (unsigned)uid);
+		return 1;
+	}
 	if (lstat(sa.sun_path, &st) < 0 || !S_ISSOCK(st.st_mode)) {
 		fprintf(stderr,
 			"cairn: process %d (%s) is not running under cairn (start it with 'cairn run')\n",
