@@ -495,11 +495,6 @@ int callbacks_make_event(void)
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		return -1;
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
-	if (high >= 0) {
-		close(fd);
-		fd = high;
-	}
-	rt.event_fd = fd;
+	rt.event_fd = fd_high(fd);
 	return 0;
 }

@@ -52,44 +52,41 @@ static int same_file(int a, int b)
 	return syscall(SYS_kcmp, pid, pid, KCMP_FILE, a, b) == 0;
 }
 
+/* "addr:port" of an IPv4 or IPv6 socket address. */
+static void inet_name(const struct sockaddr_storage *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const void *)sa;
+		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
+		port = ntohs(s->sin_port);
+	} else if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const void *)sa;
+		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
+		port = ntohs(s->sin6_port);
+	}
+	fmt(out, len, sa->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host, port);
+}
+
 static void describe_socket(int fd, char *out, size_t len)
 {
 	int domain = 0, type = 0;
 	socklen_t sl = sizeof(int);
 	struct sockaddr_storage a, b;
 	socklen_t al = sizeof(a), bl = sizeof(b);
-	char la[INET6_ADDRSTRLEN + 8] = "?", pa[INET6_ADDRSTRLEN + 8] = "?";
+	char la[INET6_ADDRSTRLEN + 16] = "?", pa[INET6_ADDRSTRLEN + 16];
 
 	getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &sl);
 	sl = sizeof(int);
 	getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl);
 	const char *kind = type == SOCK_STREAM ? "TCP" : type == SOCK_DGRAM ? "UDP" : "raw";
 	if (domain == AF_INET || domain == AF_INET6) {
-		if (getsockname(fd, (struct sockaddr *)&a, &al) == 0) {
-			if (domain == AF_INET) {
-				struct sockaddr_in *s = (void *)&a;
-				inet_ntop(AF_INET, &s->sin_addr, la, sizeof(la));
-				size_t n = strlen(la);
-				fmt(la + n, sizeof(la) - n, ":%u", ntohs(s->sin_port));
-			} else {
-				struct sockaddr_in6 *s = (void *)&a;
-				inet_ntop(AF_INET6, &s->sin6_addr, la, sizeof(la));
-				size_t n = strlen(la);
-				fmt(la + n, sizeof(la) - n, ".%u", ntohs(s->sin6_port));
-			}
-		}
+		if (getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+			inet_name(&a, la, sizeof(la));
 		if (getpeername(fd, (struct sockaddr *)&b, &bl) == 0) {
-			if (domain == AF_INET) {
-				struct sockaddr_in *s = (void *)&b;
-				inet_ntop(AF_INET, &s->sin_addr, pa, sizeof(pa));
-				size_t n = strlen(pa);
-				fmt(pa + n, sizeof(pa) - n, ":%u", ntohs(s->sin_port));
-			} else {
-				struct sockaddr_in6 *s = (void *)&b;
-				inet_ntop(AF_INET6, &s->sin6_addr, pa, sizeof(pa));
-				size_t n = strlen(pa);
-				fmt(pa + n, sizeof(pa) - n, ".%u", ntohs(s->sin6_port));
-			}
+			inet_name(&b, pa, sizeof(pa));
 			fmt(out, len, "a %s socket (%s -> %s)", kind, la, pa);
 		} else {
 			fmt(out, len, "a %s socket (%s)", kind, la);

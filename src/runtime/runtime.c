@@ -123,13 +123,7 @@ int control_listen(void)
 		return -1;
 	}
 	fmt(rt.sock_path, sizeof(rt.sock_path), "%s", sa.sun_path);
-	/* keep it out of the program's way: high descriptor numbers */
-	int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
-	if (high >= 0) {
-		close(fd);
-		fd = high;
-	}
-	rt.listen_fd = fd;
+	rt.listen_fd = fd_high(fd);
 	return 0;
 }
 

@@ -165,5 +165,6 @@ void fmt(char *buf, size_t len, const char *f, ...) __attribute__((format(printf
 uint64_t now_ns(int clock);
 void rt_log(const char *f, ...) __attribute__((format(printf, 1, 2)));
 pid_t sys_gettid(void);
+int fd_high(int fd);
 
 #endif

@@ -94,3 +94,15 @@ pid_t sys_gettid(void)
 {
 	return (pid_t)syscall(SYS_gettid);
 }
+
+/* Moves a runtime descriptor to 1000 or above, out of the program's way
+ * (programs often expect their own descriptors to be small numbers). */
+int fd_high(int fd)
+{
+	int high = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+
+	if (high < 0)
+		return fd;
+	close(fd);
+	return high;
+}
