@@ -164,7 +164,9 @@ struct img_thread {
 	int32_t altstack_flags;
 	uint32_t pad1;
 	char name[16];
-	uint64_t reserved[4];
+	int32_t nice; /* getpriority() of the thread */
+	uint32_t pad2;
+	uint64_t reserved[3];
 };
 
 #define THREAD_MAIN 1u    /* the thread group leader */

@@ -399,6 +399,9 @@ static void thread_setup(struct img_thread *t)
 		sys2(SYS_sigaltstack, (long)&ss, 0);
 	}
 	sys2(SYS_prctl, 15 /* PR_SET_NAME */, (long)t->name);
+	/* a lower nice value than the restarter's needs privilege: then the
+	 * thread keeps the restarter's */
+	sys3(SYS_setpriority, 0 /* PRIO_PROCESS */, 0, t->nice);
 	sys4(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&t->sigmask, 0, 8);
 }
 

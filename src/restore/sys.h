@@ -20,6 +20,7 @@
 #define SYS_getpid 39
 #define SYS_exit_group 231
 #define SYS_fcntl 72
+#define SYS_setpriority 141
 #define SYS_personality 135
 #define SYS_sigaltstack 131
 #define SYS_prctl 157

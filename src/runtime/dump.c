@@ -89,6 +89,7 @@ static void capture_manager(void)
 		t->altstack_flags = ss.ss_flags & ~SS_ONSTACK;
 	}
 	prctl(PR_GET_NAME, t->name);
+	t->nice = 20 - (int)syscall(SYS_getpriority, PRIO_PROCESS, 0);
 }
 
 static void write_meta(struct img_writer *w, struct strtab *st)

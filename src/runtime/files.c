@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/kcmp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -283,6 +284,12 @@ int files_write(struct img_writer *w, struct strtab *st, const int *skip, int ns
 				r |= (fds[k].flags & O_ACCMODE) == O_RDONLY;
 				wr |= (fds[k].flags & O_ACCMODE) == O_WRONLY;
 			}
+		/* One end only: fine if the process closed the other itself
+		 * (no writer: POLLHUP on a read end; no reader: POLLERR on a
+		 * write end); the restart recreates it the same way. */
+		struct pollfd pf = {.fd = fds[i].fd, .events = 0};
+		if ((!r || !wr) && poll(&pf, 1, 0) == 1 && (pf.revents & (r ? POLLHUP : POLLERR)))
+			continue;
 		if (!r || !wr) {
 			fmt(err, errlen,
 			    "descriptor %d is the %s end of a pipe whose other end is outside the process, "

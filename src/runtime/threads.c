@@ -22,6 +22,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -69,38 +70,39 @@ static uint64_t private_pending(pid_t tid)
 	return mask;
 }
 
-/* Takes the blocked pending signals off the queue, so the image can carry
- * them; they are queued again when the thread resumes (continue or restart). */
+/* Takes the blocked pending signals off the queues, so the image can carry
+ * them; they are queued again when the thread resumes (continue or restart).
+ * A thread takes its own queue (sigtimedwait serves it first; /proc says
+ * when it is empty). Only the thread-group leader takes the process-wide
+ * queue: the kernel lets only a thread whose TID is the PID queue a signal
+ * with a kernel si_code to the process, and one taker keeps their order. */
 static void take_pending(struct thread_slot *s, const sigset_t *blocked)
 {
 	uint64_t pend = 0, blk;
 	struct timespec zero = {0, 0};
+	int leader = (pid_t)s->t.tid == rt.pid;
 
 	s->npending = 0;
 	if (syscall(SYS_rt_sigpending, &pend, 8) < 0 || !pend)
 		return;
 	memcpy(&blk, blocked, 8);
 	pend &= blk & ~(1ull << (CKPT_SIGNAL - 1));
-	if (!pend)
-		return;
-	uint64_t priv = private_pending(s->t.tid);
-	for (int sig = 1; sig <= 64 && s->npending < MAX_PENDING; sig++) {
-		if (!(pend & (1ull << (sig - 1))))
-			continue;
-		uint64_t one = 1ull << (sig - 1);
-		int nprivate = (priv & one) ? 1 : 0;
-		for (;;) {
-			struct pending_sig *p = &s->pending[s->npending];
-			if (s->npending >= MAX_PENDING)
-				break;
-			if (syscall(SYS_rt_sigtimedwait, &one, &p->info, &zero, 8) != sig)
-				break;
-			/* The kernel dequeues a thread's private signals first. RT
-			 * signals may be queued several times; only the first
-			 * instance is known to be private. */
-			p->shared = !nprivate;
-			nprivate = 0;
-			s->npending++;
+	for (int shared = 0; shared < 2 && pend; shared++) {
+		if (shared && !leader)
+			break;
+		for (int sig = 1; sig <= 64; sig++) {
+			uint64_t one = 1ull << (sig - 1);
+			if (!(pend & one))
+				continue;
+			while (s->npending < MAX_PENDING) {
+				if (!shared && !(private_pending(s->t.tid) & one))
+					break;
+				struct pending_sig *p = &s->pending[s->npending];
+				if (syscall(SYS_rt_sigtimedwait, &one, &p->info, &zero, 8) != sig)
+					break;
+				p->shared = shared;
+				s->npending++;
+			}
 		}
 	}
 }
@@ -196,6 +198,7 @@ static void ckpt_handler(int sig, siginfo_t *si, void *ucv)
 		s->t.altstack_flags = ss.ss_flags & ~SS_ONSTACK;
 	}
 	prctl(PR_GET_NAME, s->t.name);
+	s->t.nice = 20 - (int)syscall(SYS_getpriority, PRIO_PROCESS, 0);
 	take_pending(s, &uc->uc_sigmask);
 	callbacks_signal_chain(park, (void *)s);
 	requeue_pending(s);
