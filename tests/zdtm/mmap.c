@@ -1,74 +1,118 @@
-/* Anonymous mappings of every kind: private RW, read-only, guard pages,
- * shared, sparse, untouched, and mprotect'ed sub-ranges. */
+/*
+ * mmap: anonymous mappings of every kind come back with their contents
+ * and their protections: private RW; read-only (writing must fault);
+ * PROT_NONE guard pages around a RW area (touching must fault, and their
+ * old contents reappear when made accessible); MAP_SHARED (still shared: an
+ * mremap alias sees writes); 1 GiB touched every 64 MiB; 16 MiB never
+ * touched; and one area with mprotect'ed sub-ranges.
+ */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+
 #include "zdtm.h"
 
-#define P 4096
-static sigjmp_buf jb;
-static void segv(int s)
+#define PG 4096
+#define BIG (1ul << 30)
+#define STEP (64ul << 20)
+
+static sigjmp_buf env;
+
+static void on_segv(int sig)
 {
-	siglongjmp(jb, 1);
+	siglongjmp(env, sig);
 }
 
 static int faults(volatile char *p, int write)
 {
-	if (sigsetjmp(jb, 1))
+	if (sigsetjmp(env, 1))
 		return 1;
 	if (write)
-		*p = 1;
+		*p = *p;
 	else
 		(void)*p;
 	return 0;
 }
 
+static char *map(size_t len, int prot, int flags)
+{
+	char *p = mmap(NULL, len, prot, flags | MAP_ANONYMOUS, -1, 0);
+	zdtm_check(p != MAP_FAILED, "mmap(%zu) failed", len);
+	return p;
+}
+
+static void fill(char *p, size_t len, int seed)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (char)(i * 13 + seed + (i >> 12));
+}
+
+/* bytes [from, to) of a region filled with fill(p, ..., seed) */
+static void same(const char *p, size_t from, size_t to, int seed, const char *what)
+{
+	for (size_t i = from; i < to; i++)
+		zdtm_check(p[i] == (char)(i * 13 + seed + (i >> 12)), "%s: byte %zu changed", what, i);
+}
+
 int main(void)
 {
-	char *rw = mmap(NULL, 64 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *ro = mmap(NULL, 4 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *guard = mmap(NULL, 3 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *sh = mmap(NULL, 16 * P, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	char *sparse = mmap(NULL, 1024 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *never = mmap(NULL, 256 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	char *split = mmap(NULL, 8 * P, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	for (int i = 0; i < 64 * P; i++)
-		rw[i] = (char)(i ^ 0x5a);
-	memset(ro, 0x77, 4 * P);
-	mprotect(ro, 4 * P, PROT_READ);
-	memset(guard, 0x11, 3 * P);
-	mprotect(guard + P, P, PROT_NONE);
-	for (int i = 0; i < 16 * P; i++)
-		sh[i] = (char)(i * 3);
-	for (int i = 0; i < 1024; i += 100)
-		sparse[i * P + 17] = (char)i;
-	memset(split, 0x33, 8 * P);
-	mprotect(split + 2 * P, 2 * P, PROT_READ);
-	mprotect(split + 5 * P, P, PROT_READ | PROT_EXEC);
-	signal(SIGSEGV, segv);
+	struct sigaction sa = {.sa_handler = on_segv};
+	char *rw, *ro, *guard, *shared, *alias, *big, *never, *mix;
+
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	rw = map(64 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	fill(rw, 64 * PG, 1);
+	ro = map(8 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	fill(ro, 8 * PG, 2);
+	zdtm_check(mprotect(ro, 8 * PG, PROT_READ) == 0, "mprotect");
+	guard = map(6 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	fill(guard, 6 * PG, 3);
+	mprotect(guard, PG, PROT_NONE);
+	mprotect(guard + 5 * PG, PG, PROT_NONE);
+	shared = map(16 * PG, PROT_READ | PROT_WRITE, MAP_SHARED);
+	fill(shared, 16 * PG, 4);
+	big = map(BIG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE);
+	for (size_t off = 0; off < BIG; off += STEP)
+		big[off + 100] = (char)(off / STEP + 1);
+	never = map(16 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	mix = map(16 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+	fill(mix, 16 * PG, 5);
+	mprotect(mix + 4 * PG, 4 * PG, PROT_READ);
+	mprotect(mix + 10 * PG, 2 * PG, PROT_NONE);
+	mprotect(mix + 14 * PG, 1 * PG, PROT_READ | PROT_EXEC);
 	zdtm_ready();
 	zdtm_wait_go();
-	for (int i = 0; i < 64 * P; i++)
-		zdtm_check(rw[i] == (char)(i ^ 0x5a), "private mapping changed at %d", i);
-	for (int i = 0; i < 4 * P; i++)
-		zdtm_check(ro[i] == 0x77, "read-only mapping changed");
-	zdtm_check(faults(ro, 1), "read-only mapping became writable");
-	zdtm_check(guard[0] == 0x11 && guard[2 * P] == 0x11, "guarded mapping changed");
-	zdtm_check(faults(guard + P, 0), "guard page became readable");
-	for (int i = 0; i < 16 * P; i++)
-		zdtm_check(sh[i] == (char)(i * 3), "shared mapping changed");
-	for (int i = 0; i < 1024; i++)
-		zdtm_check(sparse[i * P + 17] == (i % 100 == 0 ? (char)i : 0), "sparse page %d", i);
-	for (int i = 0; i < 256 * P; i += P)
-		zdtm_check(never[i] == 0, "untouched mapping is not zero");
-	for (int i = 0; i < 8 * P; i++)
-		zdtm_check(split[i] == 0x33, "split mapping changed");
-	zdtm_check(faults(split + 2 * P, 1) && !faults(split + 4 * P, 1) && faults(split + 5 * P, 1),
-		   "sub-range protections changed");
-	rw[5] = 9;
-	sh[5] = 9;
-	zdtm_check(rw[5] == 9 && sh[5] == 9, "mappings not writable any more");
+
+	same(rw, 0, 64 * PG, 1, "private RW");
+	same(ro, 0, 8 * PG, 2, "read-only");
+	zdtm_check(faults(ro + 3 * PG, 1), "writing a read-only mapping did not fault");
+	same(guard, PG, 5 * PG, 3, "guarded");
+	zdtm_check(faults(guard, 0) && faults(guard + 5 * PG + 10, 0), "a PROT_NONE guard page is readable");
+	zdtm_check(!faults(guard + PG, 1), "the guarded area is not writable");
+	zdtm_check(mprotect(guard, 6 * PG, PROT_READ) == 0, "mprotect of the guards");
+	same(guard, 0, 6 * PG, 3, "guard pages made readable");
+	same(shared, 0, 16 * PG, 4, "shared");
+	alias = mremap(shared, 0, 16 * PG, MREMAP_MAYMOVE);
+	zdtm_check(alias != MAP_FAILED, "mremap alias of the shared mapping failed (not shared any more?)");
+	alias[5 * PG + 1] = 'Z';
+	zdtm_check(shared[5 * PG + 1] == 'Z', "the shared mapping is not shared with its alias");
+	for (size_t off = 0; off < BIG; off += STEP) {
+		zdtm_check(big[off + 100] == (char)(off / STEP + 1), "sparse page at %zu changed", off);
+		zdtm_check(big[off + STEP / 2] == 0, "untouched sparse page at %zu not zero", off + STEP / 2);
+	}
+	for (size_t off = 0; off < (16 << 20); off += PG)
+		zdtm_check(never[off] == 0, "never-touched page at %zu is not zero", off);
+	never[12345] = 1;
+	same(mix, 0, 10 * PG, 5, "mixed, pages 0-9");
+	same(mix, 12 * PG, 16 * PG, 5, "mixed, pages 12-15");
+	zdtm_check(faults(mix + 5 * PG, 1), "mixed: write to the read-only page 5 did not fault");
+	zdtm_check(faults(mix + 14 * PG, 1), "mixed: write to the r-x page 14 did not fault");
+	zdtm_check(faults(mix + 10 * PG, 0), "mixed: PROT_NONE page 10 is readable");
+	zdtm_check(!faults(mix + 3 * PG, 1) && !faults(mix + 12 * PG, 1), "mixed: RW page not writable");
+	zdtm_check(mprotect(mix, 16 * PG, PROT_READ) == 0, "mprotect");
+	same(mix, 10 * PG, 12 * PG, 5, "mixed, PROT_NONE pages 10-11");
 	zdtm_pass();
 }

@@ -1,62 +1,120 @@
-/* Signal handlers and their flags come back and still run. */
+/*
+ * sigaction: signal dispositions survive. Handlers with SA_RESTART + a
+ * mask, SA_SIGINFO, SA_NODEFER, SA_RESETHAND, an RT signal with a mask, and
+ * SIG_IGN: after go, sigaction() reports for every signal exactly what it
+ * did before the checkpoint, the blocked mask is the same, and raising each
+ * signal runs its handler with the right mask and siginfo.
+ */
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
+
 #include "zdtm.h"
 
-static volatile int hits[65];
-static void h1(int s)
+#define NSIG_ 65
+static struct sigaction before[NSIG_];
+static int valid[NSIG_];
+static volatile int ran[NSIG_];
+static volatile int bad[NSIG_];
+
+static int blocked(int sig)
 {
-	hits[s]++;
-}
-static void h2(int s, siginfo_t *si, void *uc)
-{
-	hits[s] += si->si_signo == s ? 10 : 1000;
+	sigset_t cur;
+	sigprocmask(SIG_BLOCK, NULL, &cur);
+	return sigismember(&cur, sig);
 }
 
-static const struct {
-	int sig, flags;
-	int info;
-} set[] = {
-	{SIGUSR1, SA_RESTART, 0},
-	{SIGUSR2, SA_SIGINFO | SA_NODEFER, 1},
-	{SIGHUP, SA_RESETHAND, 0},
-	{SIGWINCH, SA_SIGINFO | SA_RESTART, 1},
-};
+static void plain(int sig)
+{
+	ran[sig]++;
+	if (sig == SIGUSR1 && !(blocked(SIGUSR1) && blocked(SIGUSR2)))
+		bad[sig] = 1; /* its own signal and its sa_mask must be blocked */
+	if (sig == SIGHUP && blocked(SIGHUP))
+		bad[sig] = 2; /* SA_NODEFER */
+	if (sig == SIGRTMIN + 2 && !(blocked(SIGINT) && blocked(SIGTERM)))
+		bad[sig] = 3;
+}
+
+static void info(int sig, siginfo_t *si, void *uc)
+{
+	ran[sig]++;
+	if (!uc || si->si_signo != sig || si->si_code != SI_TKILL || si->si_pid != getpid())
+		bad[sig] = 4;
+}
+
+static void set(int sig, void (*h)(int), int flags, int m1, int m2)
+{
+	struct sigaction sa = {.sa_handler = h, .sa_flags = flags};
+
+	if (flags & SA_SIGINFO)
+		sa.sa_sigaction = info;
+	sigemptyset(&sa.sa_mask);
+	if (m1)
+		sigaddset(&sa.sa_mask, m1);
+	if (m2)
+		sigaddset(&sa.sa_mask, m2);
+	zdtm_check(sigaction(sig, &sa, NULL) == 0, "sigaction(%d)", sig);
+}
+
+static int same_action(const struct sigaction *a, const struct sigaction *b)
+{
+	if (a->sa_handler != b->sa_handler || a->sa_flags != b->sa_flags)
+		return 0;
+	for (int s = 1; s < NSIG_; s++)
+		if (sigismember(&a->sa_mask, s) != sigismember(&b->sa_mask, s))
+			return 0;
+	return 1;
+}
 
 int main(void)
 {
-	for (unsigned i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		if (set[i].info)
-			sa.sa_sigaction = h2;
-		else
-			sa.sa_handler = h1;
-		sa.sa_flags = set[i].flags;
-		sigemptyset(&sa.sa_mask);
-		sigaddset(&sa.sa_mask, SIGTERM);
-		sigaction(set[i].sig, &sa, NULL);
-	}
-	signal(SIGPIPE, SIG_IGN);
+	sigset_t mask, mask_before, mask_after;
+	struct sigaction now;
+	const int raised[] = {SIGUSR1, SIGUSR2, SIGHUP, SIGALRM, SIGRTMIN + 2, SIGPIPE, SIGTERM};
+
+	set(SIGUSR1, plain, SA_RESTART, SIGUSR2, 0);
+	set(SIGUSR2, NULL, SA_SIGINFO, 0, 0);
+	set(SIGHUP, plain, SA_NODEFER, 0, 0);
+	set(SIGALRM, plain, SA_RESETHAND, SIGQUIT, 0);
+	set(SIGRTMIN + 2, plain, SA_RESTART | SA_NODEFER, SIGINT, SIGTERM);
+	set(SIGRTMIN + 3, NULL, SA_SIGINFO | SA_RESTART | SA_ONSTACK, SIGRTMIN + 4, 0);
+	set(SIGPIPE, SIG_IGN, 0, 0, 0);
+	set(SIGTERM, SIG_IGN, SA_RESTART, 0, 0);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGRTMIN + 5);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	sigprocmask(SIG_BLOCK, NULL, &mask_before);
+	for (int s = 1; s < NSIG_; s++)
+		valid[s] = sigaction(s, NULL, &before[s]) == 0;
+	zdtm_check(before[SIGUSR1].sa_handler == plain && before[SIGUSR2].sa_sigaction == info,
+	       "sigaction does not report the handlers just installed");
 	zdtm_ready();
 	zdtm_wait_go();
-	for (unsigned i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
-		struct sigaction sa;
-		sigaction(set[i].sig, NULL, &sa);
-		void *want = set[i].info ? (void *)h2 : (void *)h1;
-		zdtm_check((void *)sa.sa_handler == want, "signal %d: handler changed", set[i].sig);
-		zdtm_check((sa.sa_flags & (SA_RESTART | SA_SIGINFO | SA_NODEFER | SA_RESETHAND)) ==
-				   set[i].flags,
-			   "signal %d: flags %#x, expected %#x", set[i].sig, sa.sa_flags, set[i].flags);
-		zdtm_check(sigismember(&sa.sa_mask, SIGTERM), "signal %d: mask lost", set[i].sig);
-		raise(set[i].sig);
-		zdtm_check(hits[set[i].sig] == (set[i].info ? 10 : 1), "signal %d: handler did not run",
-			   set[i].sig);
+
+	for (int s = 1; s < NSIG_; s++) {
+		zdtm_check(valid[s] == (sigaction(s, NULL, &now) == 0),
+		       "signal %d: sigaction() validity changed", s);
+		zdtm_check(!valid[s] || same_action(&before[s], &now),
+		       "signal %d: disposition changed: handler %p flags %#x, was %p flags %#x", s,
+		       (void *)now.sa_handler, (unsigned)now.sa_flags, (void *)before[s].sa_handler,
+		       (unsigned)before[s].sa_flags);
 	}
-	struct sigaction sa;
-	sigaction(SIGHUP, NULL, &sa);
-	zdtm_check(sa.sa_handler == SIG_DFL, "SA_RESETHAND did not reset SIGHUP");
-	sigaction(SIGPIPE, NULL, &sa);
-	zdtm_check(sa.sa_handler == SIG_IGN, "SIGPIPE is no longer ignored");
+	sigprocmask(SIG_BLOCK, NULL, &mask_after);
+	for (int s = 1; s < NSIG_; s++)
+		zdtm_check(sigismember(&mask_before, s) == sigismember(&mask_after, s),
+		       "signal %d: blocked %d before, %d after", s, sigismember(&mask_before, s),
+		       sigismember(&mask_after, s));
+
+	for (size_t i = 0; i < sizeof raised / sizeof raised[0]; i++)
+		zdtm_check(raise(raised[i]) == 0, "raise(%d)", raised[i]);
+	for (size_t i = 0; i < sizeof raised / sizeof raised[0]; i++) {
+		int s = raised[i], ignored = s == SIGPIPE || s == SIGTERM;
+
+		zdtm_check(ran[s] == !ignored, "signal %d: handler ran %d times", s, ran[s]);
+		zdtm_check(!bad[s], "signal %d: handler saw the wrong mask or siginfo (%d)", s, bad[s]);
+	}
+	sigaction(SIGALRM, NULL, &now);
+	zdtm_check(now.sa_handler == SIG_DFL, "SA_RESETHAND: SIGALRM handler not reset after it ran");
 	zdtm_pass();
 }

@@ -1,84 +1,123 @@
-/* Threads blocked in system calls resume as the kernel would resume them:
- * read() on a pipe, nanosleep(), poll() with a timeout, a timed condition
- * wait. None sees EINTR. */
+/*
+ * syscalls: threads blocked in system calls when the checkpoint comes
+ * resume as if nothing happened: no EINTR, no early return. Blocked across
+ * it: read() on a pipe (fed after go), nanosleep(3 s), poll() and select()
+ * with 2 s timeouts on an empty pipe, pthread_cond_timedwait (futex) timing
+ * out after 2.5 s, and another signalled after go. Each timed call must
+ * report its timeout and have slept at least as long as it asked, by
+ * CLOCK_MONOTONIC.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/select.h>
 #include <time.h>
 #include <unistd.h>
+
 #include "zdtm.h"
 
-static int pfd[2], qfd[2];
-static volatile int started;
+enum { READ, SLEEP, POLL, SELECT, CONDTO, CONDSIG, N };
+static const char *names[N] = {"read", "nanosleep", "poll", "select", "cond_timedwait(timeout)",
+			       "cond_timedwait(signalled)"};
+static const double wants[N] = {0, 3.0, 2.0, 2.0, 2.5, 0};
+static const long expect_ret[N] = {1, 0, 0, 0, ETIMEDOUT, 0};
 
-static double mono(void)
+static int feed[2], empty[2];
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond;
+static volatile int started[N], cond_flag;
+static long ret[N];
+static int err[N];
+static double took[N];
+
+static struct timespec deadline(double s)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	ts.tv_sec += (long)s;
+	ts.tv_nsec += (long)((s - (long)s) * 1e9);
+	if (ts.tv_nsec >= 1000000000)
+		ts.tv_sec++, ts.tv_nsec -= 1000000000;
+	return ts;
 }
 
-static void *reader(void *a)
+static void *worker(void *arg)
 {
-	char buf[8];
-	__sync_fetch_and_add(&started, 1);
-	ssize_t n = read(pfd[0], buf, 5);
-	return (void *)(long)(n == 5);
-}
-
-static void *sleeper(void *a)
-{
+	int k = (int)(long)arg;
+	double t0 = zdtm_now();
 	struct timespec ts = {3, 0};
-	__sync_fetch_and_add(&started, 1);
-	double t0 = mono();
-	int r = nanosleep(&ts, NULL);
-	return (void *)(long)(r == 0 && mono() - t0 >= 2.999);
-}
+	struct pollfd pfd = {.fd = empty[0], .events = POLLIN};
+	struct timeval tv = {2, 0};
+	fd_set set;
+	char c;
 
-static void *poller(void *a)
-{
-	struct pollfd p = {.fd = qfd[0], .events = POLLIN};
-	__sync_fetch_and_add(&started, 1);
-	double t0 = mono();
-	int r = poll(&p, 1, 3000);
-	return (void *)(long)(r == 0 && mono() - t0 >= 2.99);
-}
-
-static void *condwaiter(void *a)
-{
-	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-	pthread_cond_t c = PTHREAD_COND_INITIALIZER;
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += 3;
-	__sync_fetch_and_add(&started, 1);
-	pthread_mutex_lock(&m);
-	int r = pthread_cond_timedwait(&c, &m, &dl);
-	pthread_mutex_unlock(&m);
-	return (void *)(long)(r == ETIMEDOUT);
+	errno = 0;
+	started[k] = 1;
+	switch (k) {
+	case READ:
+		ret[k] = read(feed[0], &c, 1);
+		if (ret[k] == 1 && c != 'x')
+			ret[k] = -100;
+		break;
+	case SLEEP:
+		ret[k] = nanosleep(&ts, NULL);
+		break;
+	case POLL:
+		ret[k] = poll(&pfd, 1, 2000);
+		break;
+	case SELECT:
+		FD_ZERO(&set);
+		FD_SET(empty[0], &set);
+		ret[k] = select(empty[0] + 1, &set, NULL, NULL, &tv);
+		break;
+	case CONDTO:
+	case CONDSIG:
+		ts = deadline(k == CONDTO ? 2.5 : 60);
+		pthread_mutex_lock(&mu);
+		ret[k] = 0;
+		while (!(k == CONDSIG && cond_flag) && ret[k] == 0)
+			ret[k] = pthread_cond_timedwait(&cond, &mu, &ts);
+		pthread_mutex_unlock(&mu);
+		break;
+	}
+	err[k] = ret[k] < 0 ? errno : 0; /* errno means nothing after a success */
+	took[k] = zdtm_now() - t0;
+	return NULL;
 }
 
 int main(void)
 {
-	pthread_t t[4];
-	if (pipe(pfd) < 0 || pipe(qfd) < 0)
-		zdtm_fail("pipe");
-	pthread_create(&t[0], NULL, reader, NULL);
-	pthread_create(&t[1], NULL, sleeper, NULL);
-	pthread_create(&t[2], NULL, poller, NULL);
-	pthread_create(&t[3], NULL, condwaiter, NULL);
-	while (started < 4)
-		usleep(1000);
-	usleep(50000);
+	pthread_condattr_t ca;
+	pthread_t t[N];
+	struct timespec nap = {0, 100 * 1000 * 1000};
+
+	zdtm_check(pipe(feed) == 0 && pipe(empty) == 0, "pipe");
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cond, &ca);
+	for (int k = 0; k < N; k++)
+		zdtm_check(pthread_create(&t[k], NULL, worker, (void *)(long)k) == 0, "pthread_create");
+	for (int k = 0; k < N; k++)
+		while (!started[k])
+			sched_yield();
+	nanosleep(&nap, NULL); /* let them all enter the kernel */
 	zdtm_ready();
 	zdtm_wait_go();
-	if (write(pfd[1], "hello", 5) != 5)
-		zdtm_fail("write");
-	const char *what[] = {"read", "nanosleep", "poll", "pthread_cond_timedwait"};
-	for (int i = 0; i < 4; i++) {
-		void *ok;
-		pthread_join(t[i], &ok);
-		zdtm_check(ok == (void *)1, "%s returned early or failed", what[i]);
+
+	zdtm_check(write(feed[1], "x", 1) == 1, "write to the pipe");
+	pthread_mutex_lock(&mu);
+	cond_flag = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&mu);
+	for (int k = 0; k < N; k++)
+		pthread_join(t[k], NULL);
+	for (int k = 0; k < N; k++) {
+		zdtm_check(err[k] != EINTR, "%s failed with EINTR (returned %ld)", names[k], ret[k]);
+		zdtm_check(ret[k] == expect_ret[k], "%s returned %ld (%s), expected %ld", names[k],
+		       ret[k], strerror(err[k]), expect_ret[k]);
+		zdtm_check(took[k] >= wants[k], "%s returned after %.3f s, before its %.3f s", names[k],
+		       took[k], wants[k]);
 	}
 	zdtm_pass();
 }
