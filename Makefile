@@ -20,7 +20,7 @@ LDLIBS_X := -lxxhash
 
 IMAGE_SRC   := $(wildcard src/image/*.c)
 RUNTIME_SRC := $(wildcard src/runtime/*.c) $(wildcard src/runtime/*.S)
-CLI_SRC     := $(wildcard src/cli/*.c)
+CLI_SRC     := $(wildcard src/cli/*.c) $(wildcard src/common/*.c)
 RESTORE_SRC := $(wildcard src/restore/*.c) $(wildcard src/restore/*.S)
 
 IMAGE_PIC := $(patsubst src/%,$(B)/obj/pic/%.o,$(IMAGE_SRC))

@@ -88,11 +88,17 @@ int cairn_checkpoint(int how, const char *msg);
 
 /* Asking for a checkpoint of oneself. */
 #define CAIRN_CKPT_KILL 0x1 /* end the process once the image is durable */
+/* send signal sig (1..63) to the process once the image is durable */
+#define CAIRN_CKPT_SIGNAL(sig) ((unsigned)(sig) << 8)
 typedef int cairn_handle_t;
 /* Starts a checkpoint of this process into path (NULL: context.PID in the
  * current directory); returns a handle at once. Do not hold a lock that a
  * thread-context callback takes. */
 cairn_handle_t cairn_request_checkpoint(const char *path, unsigned flags);
+/* The same, into fd: a regular file open for writing, at offset 0, which
+ * the caller keeps (the image is written from its start; nothing renames
+ * it). The descriptor is not part of the image. */
+cairn_handle_t cairn_request_checkpoint_fd(int fd, unsigned flags);
 /* Waits up to timeout_ms (negative: forever) for the request to end.
  * Returns 0 when the process continues after a successful checkpoint, 1
  * when it has been restarted from that checkpoint, -1 with errno ETIMEDOUT

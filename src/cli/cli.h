@@ -15,5 +15,7 @@ int cmd_inspect(int argc, char **argv);
  * one holding the cairn binary (bin/../lib/libcairn.so). */
 int cli_sibling(const char *rel, char *out, size_t len);
 int wants_help(int argc, char **argv);
+/* A signal given as a number or a name (TERM, SIGTERM); -1 if neither. */
+int cli_signal(const char *s);
 
 #endif

@@ -2,6 +2,8 @@
  * cairn: checkpoint and restart unmodified Linux programs.
  */
 #include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,7 +14,7 @@ static const char usage[] =
 	"usage: cairn COMMAND [ARGS]\n"
 	"\n"
 	"  run [--] PROG [ARGS]          start PROG under checkpoint control (same PID)\n"
-	"  checkpoint [-o FILE] [--kill] PID\n"
+	"  checkpoint [-o FILE] [--kill | --signal SIG] PID\n"
 	"                                save process PID to FILE (default context.PID)\n"
 	"  restart IMAGE                 bring a saved process back, in the foreground\n"
 	"  inspect IMAGE                 show what an image holds\n"
@@ -37,6 +39,27 @@ int cli_sibling(const char *rel, char *out, size_t len)
 	*slash = 0;
 	snprintf(out, len, "%s/%s", exe, rel);
 	return access(out, F_OK);
+}
+
+int cli_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"ABRT", SIGABRT},
+		     {"KILL", SIGKILL}, {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},
+		     {"STOP", SIGSTOP}, {"CONT", SIGCONT}, {"TSTP", SIGTSTP}, {"ALRM", SIGALRM}};
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s && !*end)
+		return v > 0 && v < 64 ? (int)v : -1;
+	if (strncmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i].name) == 0)
+			return names[i].sig;
+	return -1;
 }
 
 int wants_help(int argc, char **argv)

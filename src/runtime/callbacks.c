@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "runtime/blcr_glue.h"
 #include "runtime/callbacks.h"
 #include "runtime/control.h"
 #include "runtime/runtime.h"
@@ -64,6 +66,7 @@ static char perm_msg[512];
 /* refusal of the checkpoint in progress, from any thread or context */
 volatile int rt_refused;
 char rt_refuse_msg[512];
+static volatile int refuse_kind, refuse_code;
 
 static long futex(volatile int *p, int op, int val, const struct timespec *ts)
 {
@@ -145,7 +148,7 @@ static int run_chain(struct chain *c)
 	return c->outcome;
 }
 
-static void refuse(int how, const char *msg)
+static void refuse(int how, int kind, int code, const char *msg)
 {
 	char *dst = rt_refuse_msg;
 	size_t i = 0;
@@ -164,6 +167,11 @@ static void refuse(int how, const char *msg)
 		memcpy(perm_msg, dst, sizeof(perm_msg));
 		perm_refused = 1;
 	}
+	/* the first refusal's kind and code are the ones reported */
+	if (!__atomic_load_n(&rt_refused, __ATOMIC_SEQ_CST)) {
+		refuse_kind = kind;
+		refuse_code = code;
+	}
 	__atomic_store_n(&rt_refused, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -177,7 +185,7 @@ EXPORT int cairn_checkpoint(int how, const char *msg)
 	}
 	c->called[c->depth - 1] = 1;
 	if (how == CAIRN_TEMP_FAILURE || how == CAIRN_PERM_FAILURE) {
-		refuse(how, msg);
+		refuse(how, REFUSAL_TEMP, 0, msg);
 		errno = ECANCELED;
 		return -1;
 	}
@@ -196,9 +204,24 @@ EXPORT int cairn_checkpoint(int how, const char *msg)
 	return rc;
 }
 
+/* libcr's refusals (blcr_glue.h): BLCR's kinds and codes. */
+EXPORT int cairn_blcr_refuse(int kind, int code, const char *msg)
+{
+	struct chain *c = cur_chain;
+
+	if (!c || c->depth == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	c->called[c->depth - 1] = 1;
+	refuse(CAIRN_TEMP_FAILURE, kind, code & 0xffff, msg);
+	errno = ECANCELED;
+	return -1;
+}
+
 /* Builds and runs a chain of the callbacks of one context (and, for signal
  * context, of this thread); final() does what comes after them all. */
-static int chain_run(int ctx, uintptr_t owner, int (*final)(void *), void *arg)
+static int chain_run(int ctx, uintptr_t owner, int (*final)(void *), void *arg, int *had)
 {
 	static struct chain manager_chain;
 	struct chain local, *c = ctx == CAIRN_THREAD_CONTEXT ? &manager_chain : &local;
@@ -215,6 +238,8 @@ static int chain_run(int ctx, uintptr_t owner, int (*final)(void *), void *arg)
 		if (cbs[i].flags == ctx && __atomic_load_n(&cbs[i].fn, __ATOMIC_ACQUIRE) &&
 		    (ctx == CAIRN_THREAD_CONTEXT || cbs[i].owner == owner))
 			c->idx[c->n++] = i;
+	if (had)
+		*had = c->n;
 	struct chain *saved = cur_chain;
 	cur_chain = c;
 	int rc = run_chain(c);
@@ -222,10 +247,23 @@ static int chain_run(int ctx, uintptr_t owner, int (*final)(void *), void *arg)
 	return rc;
 }
 
+static void (*thread_hook)(int outcome);
+
+EXPORT void cairn_blcr_set_thread_hook(void (*fn)(int outcome))
+{
+	__atomic_store_n(&thread_hook, fn, __ATOMIC_RELEASE);
+}
+
 /* In the checkpoint signal handler of a thread (threads.c). */
 int callbacks_signal_chain(int (*park)(void *), void *arg)
 {
-	return chain_run(CAIRN_SIGNAL_CONTEXT, self_key(), park, arg);
+	int had = 0;
+	int rc = chain_run(CAIRN_SIGNAL_CONTEXT, self_key(), park, arg, &had);
+	void (*hook)(int) = __atomic_load_n(&thread_hook, __ATOMIC_ACQUIRE);
+
+	if (!had && hook)
+		hook(rc);
+	return rc;
 }
 
 /* ---- critical sections ---- */
@@ -294,7 +332,7 @@ static int final_dump(void *arg)
 {
 	struct final_args *a = arg;
 
-	dump_checkpoint(a->req->path, a->req->flags, a->res);
+	dump_checkpoint(a->req, a->res);
 	if (a->res->restored)
 		return 1;
 	return a->res->status == 0 ? 0 : -1;
@@ -314,6 +352,8 @@ void callbacks_checkpoint(struct ckpt_request *req, struct ckpt_result *res)
 	active = req;
 	rt_refused = 0;
 	rt_refuse_msg[0] = 0;
+	refuse_kind = REFUSAL_NONE;
+	refuse_code = 0;
 	__atomic_store_n(&rt_ckpt_state, 1, __ATOMIC_SEQ_CST);
 	for (;;) {
 		int n = __atomic_load_n(&cs_count, __ATOMIC_SEQ_CST);
@@ -324,7 +364,7 @@ void callbacks_checkpoint(struct ckpt_request *req, struct ckpt_result *res)
 	__atomic_store_n(&rt_ckpt_state, 2, __ATOMIC_SEQ_CST);
 	fa.req = req;
 	fa.res = res;
-	int rc = chain_run(CAIRN_THREAD_CONTEXT, 0, final_dump, &fa);
+	int rc = chain_run(CAIRN_THREAD_CONTEXT, 0, final_dump, &fa, NULL);
 	if (rc >= 0 && rt_refused && !res->restored) {
 		/* refused by a callback after the image was taken: impossible by
 		 * construction (refusals come before), but keep the contract */
@@ -332,7 +372,12 @@ void callbacks_checkpoint(struct ckpt_request *req, struct ckpt_result *res)
 	}
 	if (rt_refused && !res->restored) {
 		res->status = ECANCELED;
-		fmt(res->msg, sizeof(res->msg), "refused by the program: %s", rt_refuse_msg);
+		res->refusal = refuse_kind ? refuse_kind : REFUSAL_TEMP;
+		res->code = refuse_code;
+		fmt(res->msg, sizeof(res->msg), "%s: %s",
+		    res->refusal == REFUSAL_OMIT ? "the program left itself out of the checkpoint"
+						 : "refused by the program",
+		    rt_refuse_msg);
 	}
 	active = NULL;
 	__atomic_store_n(&rt_ckpt_state, 0, __ATOMIC_SEQ_CST);
@@ -354,6 +399,21 @@ EXPORT int cairn_get_checkpoint_info(struct cairn_checkpoint_info *info)
 	return 0;
 }
 
+/* libcr's view of the request in progress (blcr_glue.h). */
+EXPORT int cairn_blcr_request_info(int *signal, int *scope, int *target)
+{
+	struct ckpt_request *r = active;
+
+	if (!r) {
+		errno = EINVAL;
+		return -1;
+	}
+	*signal = r->flags & CTL_KILL ? SIGKILL : r->signal;
+	*scope = r->scope;
+	*target = r->target;
+	return 0;
+}
+
 EXPORT int cairn_get_restart_info(struct cairn_restart_info *info)
 {
 	if (!info || !rt.generation) {
@@ -372,6 +432,7 @@ static struct self_req {
 	int handle;
 	int outcome;
 	int err;
+	int refusal, code;
 	char msg[512];
 	struct ckpt_request req;
 } self;
@@ -379,14 +440,21 @@ static pthread_mutex_t self_lock = PTHREAD_MUTEX_INITIALIZER;
 static int next_handle = 1;
 static __thread char last_error[512];
 
-EXPORT cairn_handle_t cairn_request_checkpoint(const char *path, unsigned flags)
+static cairn_handle_t request_self(const char *path, int fd, unsigned flags)
 {
 	char cwd[2048];
+	int sig = (int)((flags >> 8) & 0xff);
 
 	if (!rt.ready || rt.event_fd < 0) {
 		errno = ENOSYS;
 		return -1;
 	}
+	if (sig >= CKPT_SIGNAL || (flags & ~(CAIRN_CKPT_KILL | 0xff00u))) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (fd >= 0 && fcntl(fd, F_GETFD) < 0)
+		return -1; /* EBADF */
 	pthread_mutex_lock(&self_lock);
 	if (self.state == 1 || self.state == 2) {
 		pthread_mutex_unlock(&self_lock);
@@ -394,29 +462,77 @@ EXPORT cairn_handle_t cairn_request_checkpoint(const char *path, unsigned flags)
 		return -1;
 	}
 	memset(&self.req, 0, sizeof(self.req));
-	if (!path)
+	self.req.fd = -1;
+	if (fd >= 0) {
+		/* a descriptor of our own, out of the program's way */
+		self.req.fd = fcntl(fd, F_DUPFD_CLOEXEC, 1000);
+		if (self.req.fd < 0) {
+			pthread_mutex_unlock(&self_lock);
+			return -1;
+		}
+		self.req.flags |= CTL_FD;
+		fmt(self.req.path, sizeof(self.req.path), "descriptor %d", fd);
+		char proc[64];
+		fmt(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(proc, self.req.path, sizeof(self.req.path) - 1);
+		if (n > 0)
+			self.req.path[n] = 0;
+	} else if (!path) {
 		fmt(self.req.path, sizeof(self.req.path), "%s/context.%d",
 		    getcwd(cwd, sizeof(cwd)) ? cwd : ".", (int)getpid());
-	else if (path[0] != '/')
+	} else if (path[0] != '/') {
 		fmt(self.req.path, sizeof(self.req.path), "%s/%s",
 		    getcwd(cwd, sizeof(cwd)) ? cwd : ".", path);
-	else
+	} else {
 		fmt(self.req.path, sizeof(self.req.path), "%s", path);
-	self.req.flags = flags & CAIRN_CKPT_KILL ? CTL_KILL : 0;
+	}
+	self.req.flags |= flags & CAIRN_CKPT_KILL ? CTL_KILL : 0;
+	self.req.signal = sig;
+	self.req.target = getpid();
 	self.req.requester = getpid();
 	self.req.requester_uid = getuid();
 	self.handle = next_handle++;
 	self.err = 0;
+	self.refusal = 0;
+	self.code = 0;
 	self.msg[0] = 0;
 	__atomic_store_n(&self.state, 1, __ATOMIC_SEQ_CST);
 	int h = self.handle;
 	pthread_mutex_unlock(&self_lock);
 	uint64_t one = 1;
 	if (write(rt.event_fd, &one, sizeof(one)) != sizeof(one)) {
+		if (self.req.fd >= 0)
+			close(self.req.fd);
 		self.state = 0;
 		return -1;
 	}
 	return h;
+}
+
+EXPORT cairn_handle_t cairn_request_checkpoint(const char *path, unsigned flags)
+{
+	return request_self(path, -1, flags);
+}
+
+EXPORT cairn_handle_t cairn_request_checkpoint_fd(int fd, unsigned flags)
+{
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	return request_self(NULL, fd, flags);
+}
+
+/* libcr's view of how its own request ended (blcr_glue.h). */
+EXPORT int cairn_blcr_self_refusal(cairn_handle_t h, int *kind, int *code)
+{
+	if (h != self.handle || self.state != 3) {
+		errno = EINVAL;
+		return -1;
+	}
+	*kind = self.refusal;
+	*code = self.code;
+	return 0;
 }
 
 EXPORT int cairn_poll_checkpoint(cairn_handle_t h, int timeout_ms)
@@ -475,6 +591,9 @@ void callbacks_serve_self(void)
 		return;
 	self.state = 2;
 	callbacks_checkpoint(&self.req, &res);
+	if (self.req.fd >= 0 && !res.restored)
+		close(self.req.fd);
+	self.req.fd = -1;
 	if (res.restored) {
 		self.outcome = 1;
 	} else if (res.status == 0) {
@@ -482,12 +601,14 @@ void callbacks_serve_self(void)
 	} else {
 		self.outcome = -1;
 		self.err = res.status;
+		self.refusal = res.refusal;
+		self.code = res.code;
 		fmt(self.msg, sizeof(self.msg), "%s", res.msg);
 	}
 	__atomic_store_n(&self.state, 3, __ATOMIC_SEQ_CST);
 	futex(&self.state, FUTEX_WAKE, 0x7fffffff, NULL);
-	if (!res.restored && res.status == 0 && (self.req.flags & CTL_KILL))
-		syscall(SYS_kill, rt.pid, SIGKILL);
+	if (!res.restored)
+		after_reply(&self.req, &res);
 }
 
 int callbacks_make_event(void)

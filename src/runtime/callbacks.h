@@ -11,6 +11,9 @@
 struct ckpt_request {
 	char path[4096];
 	unsigned flags; /* CTL_* */
+	int fd;         /* with CTL_FD: where the image goes */
+	int signal;     /* sent to the process after the image, or 0 */
+	int scope, target; /* as the requester named it (BLCR) */
 	pid_t requester;
 	uid_t requester_uid;
 };

@@ -12,24 +12,39 @@
 #include <sys/types.h>
 
 #define CTL_MAGIC 0x314c54434e524143ull /* "CARNCTL1" */
-#define CTL_VERSION 1
+#define CTL_VERSION 2
 #define CTL_KILL 1u /* end the process once the image is durable */
+#define CTL_FD 2u   /* the image goes to the descriptor sent with the request */
 
 struct ctl_request {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t flags;
-	char path[4096]; /* absolute path of the image */
+	int32_t signal; /* sent to the process after the image, or 0 */
+	int32_t scope;  /* what the requester named (BLCR's cr_scope_t) */
+	int32_t target; /* the pid, pgid or sid it named */
+	uint32_t pad;
+	/* absolute path of the image; with CTL_FD, what the descriptor is,
+	 * for messages and cr_get_checkpoint_info() */
+	char path[4096];
+};
+
+/* Why a program refused a checkpoint (ctl_reply.refusal). */
+enum {
+	REFUSAL_NONE,
+	REFUSAL_TEMP, /* refused this time; the program continues */
+	REFUSAL_PERM, /* refused; the program ends once the requester knows */
+	REFUSAL_OMIT, /* the program left itself out (BLCR's omit) */
 };
 
 struct ctl_reply {
 	uint64_t magic;
-	int32_t status; /* 0, or an errno value */
-	uint32_t pad0;
+	int32_t status;   /* 0, or an errno value */
+	uint32_t refusal; /* REFUSAL_* */
 	uint64_t size;
 	uint64_t total_ns;
 	uint64_t pause_ns;
-	uint32_t new_pid; /* unused for now */
+	int32_t code; /* the refusing callback's own code (1..65535), or 0 */
 	uint32_t pad1;
 	char msg[2048]; /* what went wrong, for a human */
 };

@@ -222,8 +222,45 @@ static int publish(int fd, const char *path, const char *dir, char *tmpname, siz
 	return 0;
 }
 
-void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res)
+/* A descriptor the requester gave: the image is written into it from
+ * offset 0, with no temporary name (the requester owns the file's name). */
+static int check_given_fd(int fd, const char *what, struct ckpt_result *res)
 {
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		res->status = EINVAL;
+		fmt(res->msg, sizeof(res->msg), "the image destination %s is not a regular file", what);
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_ACCMODE) == O_RDONLY) {
+		res->status = EBADF;
+		fmt(res->msg, sizeof(res->msg), "the image destination %s is not open for writing",
+		    what);
+		return -1;
+	}
+	if (fl & O_APPEND)
+		fcntl(fd, F_SETFL, fl & ~O_APPEND);
+	if (lseek(fd, 0, SEEK_CUR) != 0) {
+		res->status = EINVAL;
+		fmt(res->msg, sizeof(res->msg),
+		    "the image destination %s must be positioned at offset 0", what);
+		return -1;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		res->status = errno;
+		fmt(res->msg, sizeof(res->msg), "cannot truncate %s: %s", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void dump_checkpoint(const struct ckpt_request *req, struct ckpt_result *res)
+{
+	const char *path = req->path;
+	unsigned flags = req->flags;
+	int given = (flags & CTL_FD) != 0;
 	static struct img_writer w;
 	static struct strtab st;
 	static struct img_header h;
@@ -235,7 +272,14 @@ void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res)
 	memset(res, 0, sizeof(*res));
 	memset(&w, 0, sizeof(w));
 	stopped = 0;
-	fd = open_temp(path, dir, sizeof(dir), tmpname, sizeof(tmpname));
+	tmpname[0] = 0;
+	if (given) {
+		fd = req->fd;
+		if (check_given_fd(fd, path, res) < 0)
+			return;
+	} else {
+		fd = open_temp(path, dir, sizeof(dir), tmpname, sizeof(tmpname));
+	}
 	if (fd < 0) {
 		res->status = errno;
 		fmt(res->msg, sizeof(res->msg), "cannot create the image in %s: %s", dir,
@@ -323,7 +367,7 @@ void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res)
 		    strerror(res->status));
 		goto fail;
 	}
-	if (publish(fd, path, dir, tmpname, sizeof(tmpname)) < 0) {
+	if (!given && publish(fd, path, dir, tmpname, sizeof(tmpname)) < 0) {
 		res->status = errno;
 		fmt(res->msg, sizeof(res->msg), "cannot rename the image to %s: %s", path,
 		    strerror(errno));
@@ -332,7 +376,8 @@ void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res)
 	res->size = h.file_size;
 	img_writer_free(&w);
 	scratch_free(st.buf, st.cap);
-	close(fd);
+	if (!given)
+		close(fd);
 	tend = now_ns(CLOCK_MONOTONIC);
 	if (!(flags & CTL_KILL))
 		threads_release(0);
@@ -351,7 +396,13 @@ fail:
 	memset(&st, 0, sizeof(st));
 	if (tmpname[0])
 		unlink(tmpname);
-	close(fd);
+	if (given) {
+		/* never leave a partial image behind in the requester's file */
+		if (ftruncate(fd, 0) < 0)
+			rt_log("cannot truncate the failed image: %s", strerror(errno));
+	} else {
+		close(fd);
+	}
 	if (stopped)
 		threads_release(-1);
 	if (!res->status)

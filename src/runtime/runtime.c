@@ -193,6 +193,8 @@ static void reply(int fd, const struct ckpt_result *res)
 	memset(&r, 0, sizeof(r));
 	r.magic = CTL_MAGIC;
 	r.status = res->status;
+	r.refusal = (uint32_t)res->refusal;
+	r.code = res->code;
 	r.size = res->size;
 	r.total_ns = res->total_ns;
 	r.pause_ns = res->pause_ns;
@@ -201,20 +203,53 @@ static void reply(int fd, const struct ckpt_result *res)
 		rt_log("cannot reply: %s", strerror(errno));
 }
 
-static int read_full(int fd, void *p, size_t len)
+/* Reads the request and the descriptor that may come with it. */
+static int read_request(int fd, struct ctl_request *req, int *passed)
 {
-	char *c = p;
+	char *c = (char *)req;
+	size_t len = sizeof(*req);
+	int first = 1;
 
+	*passed = -1;
 	while (len) {
-		ssize_t n = read(fd, c, len);
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(sizeof(int))];
+		} u;
+		struct iovec iov = {c, len};
+		struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+		if (first) {
+			m.msg_control = u.buf;
+			m.msg_controllen = sizeof(u.buf);
+		}
+		ssize_t n = recvmsg(fd, &m, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return -1;
+		if (first) {
+			struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+			if (h && h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+			    h->cmsg_len == CMSG_LEN(sizeof(int)))
+				memcpy(passed, CMSG_DATA(h), sizeof(int));
+			first = 0;
+		}
 		c += n;
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* What the requester asked for once the process has answered: the end of
+ * the process, or a signal; or the end a refusing callback asked for. */
+void after_reply(const struct ckpt_request *req, const struct ckpt_result *res)
+{
+	if (res->status == 0 && (req->flags & CTL_KILL))
+		syscall(SYS_kill, rt.pid, SIGKILL);
+	else if (res->status == 0 && req->signal > 0 && req->signal < CKPT_SIGNAL)
+		syscall(SYS_kill, rt.pid, req->signal);
+	else if (res->refusal == REFUSAL_PERM)
+		syscall(SYS_kill, rt.pid, SIGKILL);
 }
 
 /* Returns 1 when this is a restored process: fd then means nothing. */
@@ -222,8 +257,10 @@ static int serve(int fd)
 {
 	static struct ctl_request req;
 	static struct ckpt_result res;
+	static struct ckpt_request cr;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	int passed = -1;
 
 	memset(&res, 0, sizeof(res));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
@@ -240,8 +277,10 @@ static int serve(int fd)
 		reply(fd, &res);
 		return 0;
 	}
-	if (read_full(fd, &req, sizeof(req)) < 0 || req.magic != CTL_MAGIC ||
-	    req.version != CTL_VERSION) {
+	if (read_request(fd, &req, &passed) < 0 || req.magic != CTL_MAGIC ||
+	    req.version != CTL_VERSION || ((req.flags & CTL_FD) && passed < 0)) {
+		if (passed >= 0)
+			close(passed);
 		res.status = EPROTO;
 		fmt(res.msg, sizeof(res.msg), "malformed request (another version of cairn?)");
 		reply(fd, &res);
@@ -249,9 +288,17 @@ static int serve(int fd)
 	}
 	req.path[sizeof(req.path) - 1] = 0;
 	rt.client_fd = fd;
-	static struct ckpt_request cr;
+	memset(&cr, 0, sizeof(cr));
 	memcpy(cr.path, req.path, sizeof(cr.path));
 	cr.flags = req.flags;
+	cr.fd = -1;
+	if (req.flags & CTL_FD)
+		cr.fd = fd_high(passed);
+	else if (passed >= 0)
+		close(passed);
+	cr.signal = req.signal;
+	cr.scope = req.scope;
+	cr.target = req.target;
 	cr.requester = cred.pid;
 	cr.requester_uid = cred.uid;
 	callbacks_checkpoint(&cr, &res);
@@ -261,13 +308,13 @@ static int serve(int fd)
 		rt.client_fd = -1;
 		return 1;
 	}
+	if (cr.fd >= 0)
+		close(cr.fd);
 	reply(fd, &res);
 	rt.client_fd = -1;
-	if (res.status == 0 && (req.flags & CTL_KILL)) {
-		close(fd);
-		syscall(SYS_kill, rt.pid, SIGKILL);
-	}
-	return 0;
+	close(fd);
+	after_reply(&cr, &res);
+	return 1;
 }
 
 static void *manager_main(void *arg)

@@ -121,10 +121,13 @@ void restored_finish(void);
 struct ckpt_result {
 	int status;
 	int restored;
+	int refusal, code; /* REFUSAL_* and the program's own code (control.h) */
 	uint64_t size, total_ns, pause_ns;
 	char msg[2048];
 };
-void dump_checkpoint(const char *path, unsigned flags, struct ckpt_result *res);
+struct ckpt_request;
+void after_reply(const struct ckpt_request *req, const struct ckpt_result *res);
+void dump_checkpoint(const struct ckpt_request *req, struct ckpt_result *res);
 
 /* memory.c */
 struct own_range {
