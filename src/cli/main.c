@@ -75,6 +75,16 @@ int wants_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* called as one of BLCR's commands (links to this binary) */
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	if (strcmp(base, "cr_run") == 0)
+		return cmd_cr_run(argc, argv);
+	if (strcmp(base, "cr_checkpoint") == 0)
+		return cmd_cr_checkpoint(argc, argv);
+	if (strcmp(base, "cr_restart") == 0)
+		return cmd_cr_restart(argc, argv);
+
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage, argc < 2 ? stderr : stdout);

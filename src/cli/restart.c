@@ -29,14 +29,16 @@
 #include "restore/plan.h"
 
 static const char help[] =
-	"usage: cairn restart IMAGE\n"
+	"usage: cairn restart [--signal SIG] IMAGE\n"
 	"\n"
 	"Brings the process saved in IMAGE back, in the foreground, as this process\n"
 	"(same PID as this command). Its stdin, stdout and stderr are this command's\n"
 	"(where they were the ones it was started with); its exit status, or its\n"
 	"death by a signal, becomes this command's. The whole image is verified\n"
 	"first: a truncated, corrupt or foreign image, or one that does not fit this\n"
-	"machine, is refused before anything is done, with exit status 125.\n";
+	"machine, is refused before anything is done, with exit status 125.\n"
+	"--signal SIG sends the restored process signal SIG (a number or a name:\n"
+	"STOP, TERM...) as it resumes.\n";
 
 static const char *image_path;
 
@@ -307,11 +309,28 @@ int cmd_restart(int argc, char **argv)
 		fputs(help, stdout);
 		return 0;
 	}
-	if (argc != 2) {
+	int sig = 0, ai = 1;
+	for (; ai < argc && argv[ai][0] == '-' && argv[ai][1]; ai++) {
+		if (strcmp(argv[ai], "--") == 0) {
+			ai++;
+			break;
+		}
+		if (strcmp(argv[ai], "--signal") == 0 && ai + 1 < argc) {
+			sig = cli_signal(argv[++ai]);
+			if (sig <= 0) {
+				fprintf(stderr, "cairn: restart: unknown signal '%s'\n", argv[ai]);
+				return 125;
+			}
+			continue;
+		}
+		fprintf(stderr, "cairn: restart: unknown option '%s'\n%s", argv[ai], help);
+		return 125;
+	}
+	if (argc - ai != 1) {
 		fputs(help, stderr);
 		return 125;
 	}
-	image_path = argv[1];
+	image_path = argv[ai];
 	if (cli_sibling("libexec/cairn/cairn-restore", restorer, sizeof(restorer)) < 0) {
 		fprintf(stderr, "cairn: cannot find the restorer at %s\n", restorer);
 		return 125;
@@ -368,6 +387,7 @@ int cmd_restart(int argc, char **argv)
 	P->restore_info = l.meta->restore_info;
 	P->check_pages = (uint32_t)l.pages_in_order;
 	char absimg[PATH_MAX];
+	P->signal_after = sig;
 	snprintf(P->image_path, sizeof(P->image_path), "%s",
 		 realpath(image_path, absimg) ? absimg : image_path);
 	P->pages_hash = l.pages->checksum;

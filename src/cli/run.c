@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/fds.h"
 
 static const char help[] =
 	"usage: cairn run [--keep-fds] [--] PROG [ARGS...]\n"
@@ -27,28 +28,6 @@ static const char help[] =
 	"(pipes, sockets and the like, whose other end is another process) are\n"
 	"closed before PROG starts, so that they cannot make every checkpoint fail;\n"
 	"--keep-fds keeps them. Exit status 125 if cairn cannot start PROG.\n";
-
-/* Closes inherited descriptors that no checkpoint could save. */
-static void close_unsaveable(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int self = d ? dirfd(d) : -1;
-
-	while (d && (e = readdir(d)) != NULL) {
-		int fd = atoi(e->d_name);
-		struct stat st;
-		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd < 3 || fd == self)
-			continue;
-		if (fstat(fd, &st) == 0 &&
-		    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) ||
-		     S_ISBLK(st.st_mode)))
-			continue;
-		close(fd);
-	}
-	if (d)
-		closedir(d);
-}
 
 /* Finds PROG the way execvp would. */
 static int find_program(const char *prog, char *out, size_t len)

@@ -68,6 +68,8 @@ struct plan {
 	int32_t close_fds[PLAN_MAX_CLOSE]; /* the restart's own descriptors */
 	int32_t cloexec_fds[1024];         /* program descriptors to mark FD_CLOEXEC */
 	char image_path[4096];             /* for messages */
+	int32_t signal_after;              /* raised once restored (cr_restart --signal) */
+	uint32_t pad_end;
 };
 
 #endif

@@ -446,6 +446,7 @@ static void stage2(void *arg)
 	ri[4] = page_up((uint64_t)_end);
 	ri[6] = 0;
 	memcpy(ri + 7, P->image_path, sizeof(P->image_path));
+	memcpy((char *)(ri + 7) + sizeof(P->image_path), &P->signal_after, sizeof(int32_t));
 	struct plan_vma *pv = (void *)((char *)P + P->off_vmas);
 	for (uint32_t i = 0; i < P->nvmas; i++)
 		if (pv[i].kind == VMA_STACK)

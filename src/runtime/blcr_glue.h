@@ -22,4 +22,7 @@ int cairn_blcr_self_refusal(cairn_handle_t h, int *kind, int *code);
  * continuing, 1 restarted, -1 failed). */
 void cairn_blcr_set_thread_hook(void (*fn)(int outcome));
 
+/* 1 when the runtime runs (it was preloaded), 0 when it is dormant. */
+int cairn_blcr_runtime_active(void);
+
 #endif

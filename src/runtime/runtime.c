@@ -8,8 +8,10 @@
  * the control socket and runs checkpoints (dump.c). After a restart the
  * manager thread is the one that finishes the job (restored_finish()).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -166,9 +168,28 @@ static void after_fork_child(void)
 	start_manager();
 }
 
+/* The runtime works only when the program's calls reach its wrappers
+ * before libc's (wrap.c, signals.c): it must come first in symbol lookup,
+ * as LD_PRELOAD puts it. Loaded after libc (as a dependency of a library
+ * linked into the program, like libcr), it stays dormant; libcr then
+ * re-executes the program with the runtime preloaded. */
+static int interposed(void)
+{
+	Dl_info mine, found;
+	void *f = dlsym(RTLD_DEFAULT, "sigaction");
+
+	return f && dlsym(RTLD_NEXT, "sigaction") && dladdr((void *)interposed, &mine) &&
+	       dladdr(f, &found) && mine.dli_fbase == found.dli_fbase;
+}
+
+EXPORT int cairn_blcr_runtime_active(void)
+{
+	return rt.ready;
+}
+
 __attribute__((constructor)) static void cairn_init(void)
 {
-	if (rt.ready)
+	if (rt.ready || !interposed())
 		return;
 	rt.pid = getpid();
 	rt_tid = sys_gettid();
@@ -344,6 +365,10 @@ static void *manager_main(void *arg)
 	return arg;
 }
 
+/* The restorer writes restore_info by offsets (restorer.c). */
+_Static_assert(offsetof(struct restore_info, image_path) == 7 * 8, "restore_info layout");
+_Static_assert(offsetof(struct restore_info, signal_after) == 7 * 8 + 4096, "restore_info layout");
+
 /* After a restart, on the manager thread, before the program's threads run
  * again: replace what belonged to the old process. */
 void restored_finish(void)
@@ -356,7 +381,10 @@ void restored_finish(void)
 	rt_mono_adjust += (int64_t)rt.ckpt_mono - (int64_t)now_ns(CLOCK_MONOTONIC);
 	threads_after_restore();
 	struct restore_info *ri = &cairn_restore_info;
+	int sig_after = 0;
 	if (ri->magic == RESTORE_INFO_MAGIC) {
+		sig_after = ri->signal_after;
+		ri->signal_after = 0;
 		if (ri->hole_end > ri->hole_start)
 			munmap((void *)ri->hole_start, ri->hole_end - ri->hole_start);
 		if (ri->restorer_end > ri->restorer_start)
@@ -380,4 +408,8 @@ void restored_finish(void)
 	rt.event_fd = -1;
 	if (callbacks_make_event() < 0 || control_listen() < 0)
 		rt_log("cannot create the control socket after restart: %s", strerror(errno));
+	/* asked for by the restarter (cr_restart --signal): delivered when the
+	 * program's threads run again, before their callbacks' restart work */
+	if (sig_after > 0 && sig_after < CKPT_SIGNAL)
+		syscall(SYS_kill, rt.pid, sig_after);
 }

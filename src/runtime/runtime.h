@@ -53,6 +53,7 @@ struct restore_info {
 	uint64_t generation;
 	uint64_t stack_end; /* the main stack, which the kernel no longer names */
 	char image_path[4096]; /* the image this process was restarted from */
+	int32_t signal_after;  /* to raise once restored, or 0 */
 };
 #define RESTORE_INFO_MAGIC 0x4f464e4952534552ull
 

@@ -1,0 +1,30 @@
+/*
+ * Descriptors a program inherits that no checkpoint could save.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fds.h"
+
+void close_unsaveable(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int self = d ? dirfd(d) : -1;
+
+	while (d && (e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name);
+		struct stat st;
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd < 3 || fd == self)
+			continue;
+		if (fstat(fd, &st) == 0 &&
+		    (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) || S_ISCHR(st.st_mode) ||
+		     S_ISBLK(st.st_mode)))
+			continue;
+		close(fd);
+	}
+	if (d)
+		closedir(d);
+}
