@@ -12,6 +12,8 @@
  *    offset 0; the image needs to be seekable.
  *  - Restart gives the process a new PID (cr_restart's --no-restore-pid).
  *  - cr_request_restart() and cr_forward_checkpoint() fail with ENOSYS.
+ *  - A program linked with -lcr but started without cr_run runs itself
+ *    again at once (same PID, before main) with cairn's runtime preloaded.
  *
  * Functions return -1 (or NULL) with errno set on failure unless said
  * otherwise; errno may hold one of the CR_E* codes of blcr_common.h, which
@@ -124,7 +126,8 @@ extern int cri_init_checkpoint_args_t(cr_version_t, cr_checkpoint_args_t *);
  * than one process in the scope). With CR_CHKPT_ASYNC_ERR these are
  * reported by cr_reap_checkpoint() instead. */
 extern int cr_request_checkpoint(cr_checkpoint_args_t *args, cr_checkpoint_handle_t *handle);
-/* Not supported by cairn: -1, ENOSYS. */
+/* Not supported by cairn: -1 with ENOSYS inside a callback (CR_ENOTCB
+ * outside one, as in BLCR). */
 extern int cr_forward_checkpoint(cr_scope_t cr_scope, pid_t cr_target);
 /* Waits for the request, up to *timeout (NULL: forever; the time left is
  * written back). Returns >0 when it has completed, 0 on timeout, -1 on
