@@ -310,22 +310,29 @@ static int group_add(struct group *g, cr_callback_t fn, void *arg)
 	return id;
 }
 
-API cr_callback_id_t cr_register_callback(cr_callback_t func, void *arg, int flags)
+/* What registering and replacing have in common: not inside a callback,
+ * after cr_init(), one context. Returns the context, or 0 (errno set). */
+static int registration_context(int flags)
 {
 	int ctx = context_of(flags);
 
-	if (cur) {
+	if (cur)
 		errno = EBUSY;
-		return -1;
-	}
-	if (client_id < 0) {
+	else if (client_id < 0)
 		errno = CR_ENOINIT;
-		return -1;
-	}
-	if (!ctx) {
+	else if (!ctx)
 		errno = EINVAL;
+	else
+		return ctx;
+	return 0;
+}
+
+API cr_callback_id_t cr_register_callback(cr_callback_t func, void *arg, int flags)
+{
+	int ctx = registration_context(flags);
+
+	if (!ctx)
 		return -1;
-	}
 	if (ctx == CR_THREAD_CONTEXT) {
 		pthread_mutex_lock(&thread_lock);
 		int id = group_add(&thread_group, func, arg);
@@ -361,20 +368,10 @@ static int replace(struct group *g, int id, cr_callback_t func, void *arg)
 
 API int cr_replace_callback(cr_callback_id_t id, cr_callback_t func, void *arg, int flags)
 {
-	int ctx = context_of(flags);
+	int ctx = registration_context(flags);
 
-	if (cur) {
-		errno = EBUSY;
+	if (!ctx)
 		return -1;
-	}
-	if (client_id < 0) {
-		errno = CR_ENOINIT;
-		return -1;
-	}
-	if (!ctx) {
-		errno = EINVAL;
-		return -1;
-	}
 	if (ctx == CR_THREAD_CONTEXT) {
 		pthread_mutex_lock(&thread_lock);
 		int rc = replace(&thread_group, id, func, arg);
@@ -401,11 +398,7 @@ API int cr_replace_self(cr_callback_t func, void *arg, int flags)
 		errno = EINVAL;
 		return -1;
 	}
-	struct cb *cb = &d->g->cbs[d->top->index];
-	__atomic_store_n(&cb->fn, NULL, __ATOMIC_RELEASE);
-	cb->arg = arg;
-	__atomic_store_n(&cb->fn, func, __ATOMIC_RELEASE);
-	return 0;
+	return replace(d->g, d->top->index, func, arg);
 }
 
 API int cr_checkpoint(int flags)
