@@ -16,10 +16,11 @@ static const char usage[] =
 	"  run [--] PROG [ARGS]          start PROG under checkpoint control (same PID)\n"
 	"  checkpoint [-o FILE] [--kill | --signal SIG] PID\n"
 	"                                save process PID to FILE (default context.PID)\n"
-	"  restart IMAGE                 bring a saved process back, in the foreground\n"
+	"  restart [--signal SIG] IMAGE  bring a saved process back, in the foreground\n"
 	"  inspect IMAGE                 show what an image holds\n"
 	"\n"
-	"`cairn COMMAND --help` says more about each command.\n";
+	"`cairn COMMAND --help` says more about each command. Called as cr_run,\n"
+	"cr_checkpoint or cr_restart, cairn takes BLCR's options (--help says them).\n";
 
 int cli_sibling(const char *rel, char *out, size_t len)
 {
