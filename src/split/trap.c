@@ -1,0 +1,441 @@
+/*
+ * SIGNAL-SAFE: confinement of the lower half to the window.
+ *
+ * A seccomp filter traps the system calls that create or remove mappings
+ * (mmap, munmap, mremap, brk, shmat, shmdt), plus rt_sigaction and
+ * exit_group, but only when the instruction pointer lies inside the window:
+ * the upper half pays for the filter and nothing else. The SIGSYS handler
+ * then performs the call itself, inside the window, and puts the result in
+ * the saved rax, which the kernel restores on return from the handler.
+ *
+ * The handler runs on a lower-half thread, with the lower half's thread
+ * pointer: raw system calls only, no errno, no TLS, and no stack protector
+ * (this file is built with -fno-stack-protector). It never calls libc; only
+ * trap_install, at the end, which runs in the upper half, does.
+ *
+ * Why each call is trapped:
+ *   mmap      without MAP_FIXED, the kernel would pick an address anywhere;
+ *             it gets one from the window's free list instead. MAP_FIXED
+ *             and MAP_FIXED_NOREPLACE are allowed inside the window only
+ *             (NOREPLACE would always fail on the reservation: it becomes
+ *             MAP_FIXED over free window space).
+ *   munmap    would punch a hole in the reservation: re-reserve instead.
+ *   mremap    a growing mapping would move anywhere: move it to window
+ *             space; a shrinking one leaves a hole: re-reserve the tail.
+ *   brk       the heap is process-wide: the lower half gets a private
+ *             emulated heap inside the window.
+ *   shmat     SysV segments bypass mmap: place them with SHM_REMAP.
+ *   shmdt     leaves a hole: re-reserve.
+ *   rt_sigaction  the lower half's handlers would replace the application's
+ *             and run with whichever thread pointer is current; for now they
+ *             are recorded (so the lower half reads back what it set) and
+ *             never installed. Running them is for later.
+ *   exit_group    before the hand-off, a helper that fails (a missing
+ *             library, a bad argument) would take the whole process with
+ *             it; split_load reports its status instead.
+ */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "split/internal.h"
+
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1
+#endif
+
+/* The lower half's emulated heap: its break moves inside a range taken
+ * from the window on the first brk. Past it, malloc falls back to mmap. */
+#define HEAP_MAX (4ul << 30)
+
+/* SysV attachments, whose size shmdt does not give. */
+#define MAX_SHM 256
+
+uint64_t trap_count[SPLIT_NTRAPS];
+uint64_t trap_refused;
+
+static uintptr_t heap_base, heap_cur, heap_end; /* heap_end: mapped up to */
+static int heap_lock;
+
+static struct {
+	uintptr_t addr;
+	size_t len;
+} shm[MAX_SHM];
+static int shm_lock;
+
+/* The kernel's struct sigaction, for the signals the lower half set. */
+struct ksigaction {
+	uintptr_t handler;
+	unsigned long flags;
+	uintptr_t restorer;
+	uint64_t mask;
+};
+static struct ksigaction lower_act[65];
+
+static void spin_take(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+}
+
+static void spin_give(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+static long refuse(void)
+{
+	__atomic_add_fetch(&trap_refused, 1, __ATOMIC_RELAXED);
+	return -EPERM;
+}
+
+static long do_mmap(uintptr_t addr, size_t len, long prot, long flags, long fd,
+		    long off)
+{
+	size_t n = PAGE_UP(len);
+	int was_free, noreplace = !!(flags & MAP_FIXED_NOREPLACE);
+	long r;
+
+	if (!len || n < len)
+		return -EINVAL;
+	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+		if (addr & (PAGE - 1))
+			return -EINVAL;
+		if (!split_in_window(addr, n))
+			return refuse();
+		/* as in the kernel, NOREPLACE wins over a MAP_FIXED beside it */
+		was_free = window_claim(addr, n, noreplace);
+		if (was_free < 0)
+			return was_free;
+		if (noreplace && !was_free)
+			return -EEXIST;
+	} else {
+		/* honour a hint that names free window space, as the kernel
+		 * would; otherwise first fit */
+		int hint_ok = addr && !(addr & (PAGE - 1)) &&
+			      split_in_window(addr, n) &&
+			      window_claim(addr, n, 1) == 1;
+		if (!hint_ok && !(addr = window_alloc(n)))
+			return -ENOMEM;
+		was_free = 1;
+	}
+	flags = (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED;
+	r = split_sys6(SYS_mmap, addr, len, prot, flags, fd, off);
+	if (r < 0 && r > -4096 && was_free == 1)
+		window_release(addr, n);
+	return r;
+}
+
+static long do_munmap(uintptr_t addr, size_t len)
+{
+	if ((addr & (PAGE - 1)) || !len)
+		return -EINVAL;
+	if (!split_in_window(addr, PAGE_UP(len)))
+		return refuse();
+	return window_release(addr, PAGE_UP(len));
+}
+
+static long do_mremap(uintptr_t old, size_t olen, size_t nlen, long flags,
+		      uintptr_t dest)
+{
+	size_t on = PAGE_UP(olen), nn = PAGE_UP(nlen);
+	long r;
+
+	if ((old & (PAGE - 1)) || !nlen)
+		return -EINVAL;
+	if (!split_in_window(old, on ? on : PAGE))
+		return refuse();
+	if (!(flags & MREMAP_FIXED) && nn <= on && on) {
+		/* shrink (or same size) in place: the tail goes back */
+		if (nn < on) {
+			r = window_release(old + nn, on - nn);
+			if (r < 0)
+				return r;
+		}
+		return old;
+	}
+	if (flags & MREMAP_FIXED) {
+		if (!(flags & MREMAP_MAYMOVE) || (dest & (PAGE - 1)))
+			return -EINVAL;
+		if (!split_in_window(dest, nn))
+			return refuse();
+		if (window_claim(dest, nn, 0) < 0)
+			return -ENOMEM;
+	} else {
+		/* growing: the space after a mapping is reserved, so the
+		 * kernel could never grow it in place; move it to free space */
+		if (!(flags & MREMAP_MAYMOVE))
+			return -ENOMEM;
+		dest = window_alloc(nn);
+		if (!dest)
+			return -ENOMEM;
+	}
+	r = split_sys6(SYS_mremap, old, olen, nlen,
+		       flags | MREMAP_MAYMOVE | MREMAP_FIXED, dest, 0);
+	if (r < 0 && r > -4096) {
+		window_release(dest, nn);
+		return r;
+	}
+	/* the old range is now a hole, unless it was a duplication (old
+	 * length 0) or the caller asked to keep it (MREMAP_DONTUNMAP) */
+	if (on && !(flags & MREMAP_DONTUNMAP))
+		window_release(old, on);
+	return r;
+}
+
+static long do_brk(uintptr_t want)
+{
+	uintptr_t end;
+	long r;
+
+	spin_take(&heap_lock);
+	if (!heap_base) {
+		heap_base = window_alloc(HEAP_MAX);
+		heap_cur = heap_end = heap_base;
+	}
+	if (!heap_base || want < heap_base || want > heap_base + HEAP_MAX)
+		goto out; /* the kernel's answer to a bad brk: the old break */
+	end = PAGE_UP(want);
+	if (end != heap_end) {
+		int grow = end > heap_end;
+		uintptr_t lo = grow ? heap_end : end, hi = grow ? end : heap_end;
+		r = split_sys6(SYS_mmap, lo, hi - lo,
+			       grow ? PROT_READ | PROT_WRITE : PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				       (grow ? 0 : MAP_NORESERVE),
+			       -1, 0);
+		if (r < 0 && r > -4096)
+			goto out;
+		heap_end = end;
+	}
+	heap_cur = want;
+out:
+	r = (long)heap_cur;
+	spin_give(&heap_lock);
+	return r;
+}
+
+static long do_shmat(long id, uintptr_t addr, long flg)
+{
+	struct shmid_ds ds;
+	size_t n;
+	long r;
+	int i, was_free = 1;
+
+	r = split_sys6(SYS_shmctl, id, IPC_STAT, (long)&ds, 0, 0, 0);
+	if (r < 0)
+		return r;
+	n = PAGE_UP(ds.shm_segsz);
+	if (addr) {
+		if (flg & SHM_RND)
+			addr = PAGE_DOWN(addr); /* SHMLBA is a page on x86_64 */
+		if ((addr & (PAGE - 1)) || !split_in_window(addr, n))
+			return addr & (PAGE - 1) ? -EINVAL : refuse();
+		was_free = window_claim(addr, n, !(flg & SHM_REMAP));
+		if (was_free < 0)
+			return was_free;
+		if (!was_free && !(flg & SHM_REMAP))
+			return -EINVAL; /* the kernel's answer to a busy range */
+	} else if (!(addr = window_alloc(n))) {
+		return -ENOMEM;
+	}
+	r = split_sys6(SYS_shmat, id, addr, flg | SHM_REMAP, 0, 0, 0);
+	if (r < 0 && r > -4096) {
+		if (was_free == 1)
+			window_release(addr, n);
+		return r;
+	}
+	spin_take(&shm_lock);
+	for (i = 0; i < MAX_SHM && shm[i].len; i++)
+		;
+	if (i < MAX_SHM) { /* else its shmdt leaves a hole: a leak, not harm */
+		shm[i].addr = addr;
+		shm[i].len = n;
+	}
+	spin_give(&shm_lock);
+	return r;
+}
+
+static long do_shmdt(uintptr_t addr)
+{
+	size_t n = 0;
+	long r;
+
+	if (!split_in_window(addr, PAGE))
+		return refuse();
+	r = split_sys6(SYS_shmdt, addr, 0, 0, 0, 0, 0);
+	if (r < 0)
+		return r;
+	spin_take(&shm_lock);
+	for (int i = 0; i < MAX_SHM; i++)
+		if (shm[i].len && shm[i].addr == addr) {
+			n = shm[i].len;
+			shm[i].len = 0;
+			break;
+		}
+	spin_give(&shm_lock);
+	if (n)
+		window_release(addr, n);
+	return 0;
+}
+
+static long do_sigaction(long sig, const struct ksigaction *act,
+			 struct ksigaction *oact, size_t setsize)
+{
+	if (sig < 1 || sig > 64 || setsize != 8)
+		return -EINVAL;
+	if (act && (sig == SIGKILL || sig == SIGSTOP))
+		return -EINVAL;
+	if (oact)
+		*oact = lower_act[sig];
+	if (act)
+		lower_act[sig] = *act;
+	return 0;
+}
+
+static long do_exit_group(long status)
+{
+	if (split_loading) {
+		/* undo the handler's blocking of SIGSYS (we leave it by a jump,
+		 * not by sigreturn), then resume split_load */
+		split_sys6(SYS_rt_sigprocmask, SIG_SETMASK,
+			   (long)&split_upper_sigmask, 0, 8, 0, 0);
+		split_return(1 + (status & 0xff));
+	}
+	return split_sys6(SYS_exit_group, status, 0, 0, 0, 0, 0);
+}
+
+/* A SIGSYS that is not ours: do what would have happened without us. */
+static void not_ours(int sig)
+{
+	struct ksigaction dfl = {0};
+
+	split_sys6(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0, 0);
+	split_sys6(SYS_tgkill, split_sys6(SYS_getpid, 0, 0, 0, 0, 0, 0),
+		   split_sys6(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
+}
+
+static void on_sigsys(int sig, siginfo_t *si, void *uctx)
+{
+	greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
+	long a0 = g[REG_RDI], a1 = g[REG_RSI], a2 = g[REG_RDX];
+	long a3 = g[REG_R10], a4 = g[REG_R8], a5 = g[REG_R9];
+	enum split_trap kind;
+	long r;
+
+	if (si->si_code != SYS_SECCOMP ||
+	    !split_in_window((uintptr_t)si->si_call_addr, 1)) {
+		not_ours(sig);
+		return;
+	}
+	switch (si->si_syscall) {
+	case SYS_mmap:
+		kind = SPLIT_MMAP;
+		r = do_mmap(a0, a1, a2, a3, a4, a5);
+		break;
+	case SYS_munmap:
+		kind = SPLIT_MUNMAP;
+		r = do_munmap(a0, a1);
+		break;
+	case SYS_mremap:
+		kind = SPLIT_MREMAP;
+		r = do_mremap(a0, a1, a2, a3, a4);
+		break;
+	case SYS_brk:
+		kind = SPLIT_BRK;
+		r = do_brk(a0);
+		break;
+	case SYS_shmat:
+		kind = SPLIT_SHMAT;
+		r = do_shmat(a0, a1, a2);
+		break;
+	case SYS_shmdt:
+		kind = SPLIT_SHMDT;
+		r = do_shmdt(a0);
+		break;
+	case SYS_rt_sigaction:
+		kind = SPLIT_SIGACTION;
+		r = do_sigaction(a0, (const struct ksigaction *)a1,
+				 (struct ksigaction *)a2, a3);
+		break;
+	case SYS_exit_group:
+		__atomic_add_fetch(&trap_count[SPLIT_EXIT], 1, __ATOMIC_RELAXED);
+		r = do_exit_group(a0);
+		return;
+	default:
+		not_ours(sig);
+		return;
+	}
+	__atomic_add_fetch(&trap_count[kind], 1, __ATOMIC_RELAXED);
+	g[REG_RAX] = r;
+}
+
+/* The filter. The window is a multiple of 4 GiB at a 4 GiB boundary, so the
+ * high half of the instruction pointer decides. */
+#define IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)
+#define WIN_HI_LO ((uint32_t)(SPLIT_WINDOW_BASE >> 32))
+#define WIN_HI_END ((uint32_t)((SPLIT_WINDOW_BASE + SPLIT_WINDOW_SIZE) >> 32))
+_Static_assert((SPLIT_WINDOW_BASE | SPLIT_WINDOW_SIZE) % (1ul << 32) == 0,
+	       "the filter needs a window aligned to 4 GiB");
+
+#define TRAPPED(nr, k) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 8 - (k), 0)
+
+static struct sock_filter filter[] = {
+	/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+	/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 9),
+	/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+	/* 3..10: to 12 if trapped */
+	TRAPPED(SYS_mmap, 0),
+	TRAPPED(SYS_munmap, 1),
+	TRAPPED(SYS_mremap, 2),
+	TRAPPED(SYS_brk, 3),
+	TRAPPED(SYS_shmat, 4),
+	TRAPPED(SYS_shmdt, 5),
+	TRAPPED(SYS_rt_sigaction, 6),
+	TRAPPED(SYS_exit_group, 7),
+	/* 11 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	/* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, IP_HI),
+	/* 13 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, WIN_HI_LO, 0, 2),
+	/* 14 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, WIN_HI_END, 1, 0),
+	/* 15 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+	/* 16 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+};
+
+/* Called from the upper half, so it may use libc (the kernel wants a
+ * signal restorer, which libc's sigaction provides). no_new_privs and the
+ * filter are permanent and inherited by children: a setuid program the
+ * application starts loses its privileges. TSYNC gives the filter to every
+ * thread of the process. Returns 0 or -errno. */
+int trap_install(void)
+{
+	struct sock_fprog prog = {
+		.len = sizeof(filter) / sizeof(filter[0]),
+		.filter = filter,
+	};
+	struct sigaction sa = {
+		.sa_sigaction = on_sigsys,
+		.sa_flags = SA_SIGINFO | SA_RESTART,
+	};
+	long r;
+
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    SECCOMP_FILTER_FLAG_TSYNC, &prog);
+	if (r < 0)
+		return -errno;
+	return r > 0 ? -ESRCH : 0; /* TSYNC: thread r could not take it */
+}
