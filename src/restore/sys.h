@@ -4,6 +4,8 @@
 #ifndef CAIRN_RESTORE_SYS_H
 #define CAIRN_RESTORE_SYS_H
 
+#include "common/rawsys.h"
+
 #define SYS_read 0
 #define SYS_write 1
 #define SYS_open 2
@@ -45,18 +47,7 @@
 #define MADV_WIPEONFORK 18
 #define MADV_POPULATE_WRITE 23
 
-static inline long sys6(long n, long a, long b, long c, long d, long e, long f)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return r;
-}
+#define sys6 raw_sys6
 
 #define sys0(n) sys6(n, 0, 0, 0, 0, 0, 0)
 #define sys1(n, a) sys6(n, (long)(a), 0, 0, 0, 0, 0)

@@ -9,26 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/rawsys.h"
 #include "split/split.h"
 
 #define PAGE 4096ul
 #define PAGE_DOWN(x) ((uintptr_t)(x) & ~(PAGE - 1))
 #define PAGE_UP(x) (((uintptr_t)(x) + PAGE - 1) & ~(PAGE - 1))
 
-static inline long split_sys6(long n, long a, long b, long c, long d, long e,
-			      long f)
-{
-	long r;
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	__asm__ volatile("syscall"
-			 : "=a"(r)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
-			   "r"(r9)
-			 : "rcx", "r11", "memory");
-	return r;
-}
+#define split_sys6 raw_sys6
 
 /* window.c: the reservation, with a first-fit list of its free ranges.
  * Lengths are whole pages. */
