@@ -14,6 +14,7 @@
  *  - cr_request_restart() and cr_forward_checkpoint() fail with ENOSYS.
  *  - A program linked with -lcr but started without cr_run runs itself
  *    again at once (same PID, before main) with cairn's runtime preloaded.
+ *    libcr loaded by dlopen needs cr_run (cr_init() fails with ENOSYS).
  *
  * Functions return -1 (or NULL) with errno set on failure unless said
  * otherwise; errno may hold one of the CR_E* codes of blcr_common.h, which

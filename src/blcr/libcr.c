@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -91,6 +92,7 @@ static volatile int last_refusal_code;
 
 static int chain_next(struct dispatch *d);
 static void libcr_init(void);
+static int check_program_needed(struct dl_phdr_info *info, size_t size, void *arg);
 
 static int order_index(struct dispatch *d, int pos)
 {
@@ -215,13 +217,55 @@ static void no_callbacks_hook(int outcome)
 /* A program linked with -lcr but started without cr_run: the runtime came
  * in as our dependency, after libc, and is dormant. Run the program again
  * (same PID, nothing of it has run yet) with the runtime preloaded. */
+/* Does the program itself name libcr.so.0 among the libraries it needs?
+ * Then libcr was loaded with the program, before anything of it ran, and
+ * running it again is safe. (Loaded later by dlopen, or through another
+ * library, libcr must not restart a program that is already running.) */
+struct needed_query {
+	const char *soname;
+	int yes;
+};
+
+static int needed_by_program(const char *soname)
+{
+	struct needed_query f = {soname, 0};
+
+	dl_iterate_phdr(check_program_needed, &f);
+	return f.yes;
+}
+
+static int check_program_needed(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct needed_query *f = arg;
+	const ElfW(Dyn) *dyn = NULL;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	if (!dyn)
+		return 1; /* the first object is the program: stop there */
+	uintptr_t strtab = 0;
+	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_STRTAB)
+			strtab = d->d_un.d_ptr;
+	/* ld.so may or may not have relocated the entry in place */
+	if (strtab && strtab < info->dlpi_addr)
+		strtab += info->dlpi_addr;
+	for (const ElfW(Dyn) *d = dyn; strtab && d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_NEEDED && strcmp((const char *)strtab + d->d_un.d_val, f->soname) == 0)
+			f->yes = 1;
+	return 1;
+}
+
 static void reexec_preloaded(char **argv)
 {
 	extern char **environ;
 	Dl_info di;
 	char pre[8192];
 
-	if (cairn_blcr_runtime_active() || !argv || getenv("CAIRN_LIBCR_REEXEC"))
+	if (cairn_blcr_runtime_active() || !argv || getenv("CAIRN_LIBCR_REEXEC") ||
+	    !needed_by_program("libcr.so.0"))
 		return;
 	if (!dladdr((void *)cairn_blcr_runtime_active, &di) || !di.dli_fname)
 		return;
