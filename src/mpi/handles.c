@@ -1,0 +1,285 @@
+/* Virtual handles: what the application holds instead of MPICH's handles.
+ *
+ * A virtual handle looks like one of MPICH's own indirect handles: bits
+ * 30-31 are 3, bits 26-29 are MPICH's object type (so MPI_Comm_c2f and any
+ * code that peeks at the type bits keep working), bits 0-25 index a table
+ * per kind. The table maps the index to the lower half's real handle, which
+ * a restart will replace; the application's value never changes.
+ *
+ * Predefined handles (MPICH kinds 0 "null" and 1 "builtin", and the direct
+ * pair types like MPI_FLOAT_INT) are passed through both ways unchanged.
+ *
+ * Lookups are lock-free: entries live in blocks that are never moved or
+ * freed, and a block is published before any index into it is handed out.
+ * Allocation and release take the kind's mutex.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/upper.h"
+
+#define BLOCK_SHIFT 12
+#define BLOCK_SIZE (1u << BLOCK_SHIFT)
+#define INDEX_BITS 26
+#define MAX_BLOCKS ((1u << INDEX_BITS) / BLOCK_SIZE)
+
+struct hobj {
+	_Atomic int real; /* 0: free */
+	int next_free;
+	union {
+		struct mpi_comm_cache comm;
+		int type_size; /* -1: not asked yet */
+		int slot; /* op, errhandler: callback trampoline, or -1 */
+		int *keep[2]; /* request: arrays the lower half reads until done */
+	} u;
+};
+
+struct htable {
+	pthread_mutex_t lock;
+	_Atomic(struct hobj *) blocks[MAX_BLOCKS];
+	_Atomic unsigned top; /* entries ever handed out */
+	int free_head; /* -1: none */
+	unsigned type_bits; /* MPICH's object type, bits 26-29 */
+};
+
+static struct htable tables[MK_COUNT];
+
+/* MPICH's object types (src/include/mpir_objects.h); messages are requests. */
+static const unsigned mpich_type[MK_COUNT] = {
+	[MK_COMM] = 1,	   [MK_GROUP] = 2, [MK_DATATYPE] = 3,   [MK_OP] = 6,
+	[MK_REQUEST] = 11, [MK_MESSAGE] = 11, [MK_ERRHANDLER] = 5, [MK_INFO] = 7,
+	[MK_KEYVAL] = 9,
+};
+
+static struct mpi_comm_cache world_cache = { -1, -1, -1 };
+static struct mpi_comm_cache self_cache = { -1, -1, -1 };
+
+__attribute__((constructor)) static void handles_init(void)
+{
+	for (int k = 0; k < MK_COUNT; k++) {
+		pthread_mutex_init(&tables[k].lock, NULL);
+		tables[k].free_head = -1;
+		tables[k].type_bits = mpich_type[k];
+	}
+}
+
+static int predefined_real(int real)
+{
+	unsigned kind = (unsigned)real >> 30;
+	return kind < 2 || (kind == 2 && mpi_predefined_direct(real));
+}
+
+int h_is_virtual(int v)
+{
+	return ((unsigned)v >> 30) == 3;
+}
+
+static struct hobj *entry(enum mpi_kind k, int v)
+{
+	unsigned u = (unsigned)v;
+	if ((u >> 30) != 3 || ((u >> INDEX_BITS) & 0xf) != tables[k].type_bits)
+		return NULL;
+	unsigned idx = u & ((1u << INDEX_BITS) - 1);
+	if (idx >= atomic_load_explicit(&tables[k].top, memory_order_acquire))
+		return NULL;
+	struct hobj *b = atomic_load_explicit(&tables[k].blocks[idx >> BLOCK_SHIFT],
+					      memory_order_acquire);
+	return b ? &b[idx & (BLOCK_SIZE - 1)] : NULL;
+}
+
+int h_in(enum mpi_kind k, int v)
+{
+	unsigned kind = (unsigned)v >> 30;
+	if (kind == 3) {
+		struct hobj *e = entry(k, v);
+		return e ? atomic_load_explicit(&e->real, memory_order_acquire) : 0;
+	}
+	if (kind == 2 && !mpi_predefined_direct(v))
+		return 0;
+	return v;
+}
+
+static int virtual_of(enum mpi_kind k, unsigned idx)
+{
+	return (int)(0xc0000000u | (tables[k].type_bits << INDEX_BITS) | idx);
+}
+
+int h_out(enum mpi_kind k, int real)
+{
+	if (predefined_real(real))
+		return real;
+	struct htable *t = &tables[k];
+	pthread_mutex_lock(&t->lock);
+	unsigned idx;
+	if (t->free_head >= 0) {
+		idx = (unsigned)t->free_head;
+		struct hobj *b = atomic_load_explicit(&t->blocks[idx >> BLOCK_SHIFT], memory_order_relaxed);
+		t->free_head = b[idx & (BLOCK_SIZE - 1)].next_free;
+	} else {
+		idx = atomic_load_explicit(&t->top, memory_order_relaxed);
+		if (idx >> BLOCK_SHIFT >= MAX_BLOCKS)
+			mpi_die("more than %u live MPI handles of one kind", 1u << INDEX_BITS);
+		if (!atomic_load_explicit(&t->blocks[idx >> BLOCK_SHIFT], memory_order_relaxed)) {
+			struct hobj *b = calloc(BLOCK_SIZE, sizeof(*b));
+			if (!b)
+				mpi_die("out of memory for MPI handles");
+			atomic_store_explicit(&t->blocks[idx >> BLOCK_SHIFT], b, memory_order_release);
+		}
+		atomic_store_explicit(&t->top, idx + 1, memory_order_release);
+	}
+	struct hobj *e = &atomic_load_explicit(&t->blocks[idx >> BLOCK_SHIFT],
+					       memory_order_relaxed)[idx & (BLOCK_SIZE - 1)];
+	memset(&e->u, 0, sizeof(e->u));
+	switch (k) {
+	case MK_COMM:
+		e->u.comm = (struct mpi_comm_cache){ -1, -1, -1 };
+		break;
+	case MK_DATATYPE:
+		e->u.type_size = -1;
+		break;
+	case MK_OP:
+	case MK_ERRHANDLER:
+		e->u.slot = -1;
+		break;
+	default:
+		break;
+	}
+	atomic_store_explicit(&e->real, real, memory_order_release);
+	pthread_mutex_unlock(&t->lock);
+	return virtual_of(k, idx);
+}
+
+static void release(enum mpi_kind k, int v, struct hobj *e)
+{
+	struct htable *t = &tables[k];
+	if (k == MK_REQUEST) {
+		free(e->u.keep[0]);
+		free(e->u.keep[1]);
+	} else if (k == MK_OP && e->u.slot >= 0) {
+		mpi_op_release(e->u.slot);
+	} else if (k == MK_ERRHANDLER && e->u.slot >= 0) {
+		mpi_errhandler_release(e->u.slot);
+	}
+	pthread_mutex_lock(&t->lock);
+	atomic_store_explicit(&e->real, 0, memory_order_release);
+	e->next_free = t->free_head;
+	t->free_head = (int)((unsigned)v & ((1u << INDEX_BITS) - 1));
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* After a call that may have replaced or released the object (MPI_Wait,
+ * MPI_Comm_free, MPI_Type_commit...): MPICH sets a released handle to the
+ * kind's null handle, and so must we in the application's variable. */
+int h_update(enum mpi_kind k, int v, int real_before, int real_after)
+{
+	if (real_after == real_before)
+		return v;
+	struct hobj *e = entry(k, v);
+	if (!e)
+		return h_out(k, real_after);
+	if (predefined_real(real_after)) {
+		release(k, v, e);
+		return real_after;
+	}
+	atomic_store_explicit(&e->real, real_after, memory_order_release);
+	return v;
+}
+
+int *h_in_array(enum mpi_kind k, const int *v, int n, int *stackbuf, int nstack)
+{
+	if (!v)
+		return NULL;
+	int *r = stackbuf;
+	if (n > nstack || !stackbuf) {
+		r = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
+		if (!r)
+			mpi_die("out of memory translating %d MPI handles", n);
+	}
+	for (int i = 0; i < n; i++)
+		r[i] = h_in(k, v[i]);
+	return r;
+}
+
+void h_update_array(enum mpi_kind k, int *v, const int *real, int n)
+{
+	if (!v || !real)
+		return;
+	for (int i = 0; i < n; i++) {
+		int before = h_in(k, v[i]);
+		if (real[i] != before)
+			v[i] = h_update(k, v[i], before, real[i]);
+	}
+}
+
+void h_array_done(int *real, int *stackbuf)
+{
+	if (real != stackbuf)
+		free(real);
+}
+
+/* A non-blocking or persistent call's arrays of handles must stay valid
+ * until the request is released: the lower half may read them meanwhile. */
+void h_request_keep(int vreq, int *heap_array)
+{
+	struct hobj *e = entry(MK_REQUEST, vreq);
+	if (!heap_array)
+		return;
+	if (!e) {
+		free(heap_array);
+		return;
+	}
+	if (!e->u.keep[0])
+		e->u.keep[0] = heap_array;
+	else if (!e->u.keep[1])
+		e->u.keep[1] = heap_array;
+	else
+		free(heap_array); /* never: no call passes three arrays */
+}
+
+/* For callbacks, whose arguments the lower half gives in real handles.
+ * A linear scan: callbacks that need it are rare and tables small. */
+int h_real_to_virtual(enum mpi_kind k, int real)
+{
+	if (predefined_real(real))
+		return real;
+	struct htable *t = &tables[k];
+	unsigned top = atomic_load_explicit(&t->top, memory_order_acquire);
+	for (unsigned i = 0; i < top; i++) {
+		struct hobj *b = atomic_load_explicit(&t->blocks[i >> BLOCK_SHIFT], memory_order_acquire);
+		if (b && atomic_load_explicit(&b[i & (BLOCK_SIZE - 1)].real, memory_order_acquire) == real)
+			return virtual_of(k, i);
+	}
+	return real;
+}
+
+struct mpi_comm_cache *h_comm_cache(int vcomm)
+{
+	if (vcomm == MPI_COMM_WORLD)
+		return &world_cache;
+	if (vcomm == MPI_COMM_SELF)
+		return &self_cache;
+	struct hobj *e = entry(MK_COMM, vcomm);
+	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->u.comm : NULL;
+}
+
+int *h_type_size_cache(int vtype)
+{
+	struct hobj *e = entry(MK_DATATYPE, vtype);
+	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->u.type_size : NULL;
+}
+
+void h_op_set_slot(int vop, int slot)
+{
+	struct hobj *e = entry(MK_OP, vop);
+	if (e)
+		e->u.slot = slot;
+}
+
+void h_errhandler_set_slot(int veh, int slot)
+{
+	struct hobj *e = entry(MK_ERRHANDLER, veh);
+	if (e)
+		e->u.slot = slot;
+}

@@ -1,0 +1,252 @@
+/* The MPI functions written by hand: those the upper half answers alone
+ * (api overrides `local`) and the crossings that need more than a generated
+ * wrapper (`manual`: state, callbacks). The generated PMPI_X calls
+ * mpi_impl_X here.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "mpi/upper.h"
+
+static int initialized, finalized;
+static int thread_provided = MPI_THREAD_SINGLE;
+
+/* --- Answered in the upper half ------------------------------------------ */
+
+int mpi_impl_Comm_rank(MPI_Comm comm, int *rank)
+{
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	if (c && c->rank >= 0) {
+		*rank = c->rank;
+		return MPI_SUCCESS;
+	}
+	MPI_LOWER_READY();
+	cross_enter();
+	int rc = MPI_FN(MPI_Comm_rank)(h_in(MK_COMM, comm), rank);
+	cross_leave();
+	if (rc == MPI_SUCCESS && c)
+		c->rank = *rank;
+	return rc;
+}
+
+int mpi_impl_Comm_size(MPI_Comm comm, int *size)
+{
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	if (c && c->size >= 0) {
+		*size = c->size;
+		return MPI_SUCCESS;
+	}
+	MPI_LOWER_READY();
+	cross_enter();
+	int rc = MPI_FN(MPI_Comm_size)(h_in(MK_COMM, comm), size);
+	cross_leave();
+	if (rc == MPI_SUCCESS && c)
+		c->size = *size;
+	return rc;
+}
+
+int mpi_comm_group_size(MPI_Comm comm)
+{
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	if (c && c->group_size >= 0)
+		return c->group_size;
+	int real = h_in(MK_COMM, comm), inter = 0, n = 0;
+	MPI_LOWER_READY();
+	cross_enter();
+	if (MPI_FN(MPI_Comm_test_inter)(real, &inter) != MPI_SUCCESS)
+		inter = 0;
+	int rc = inter ? MPI_FN(MPI_Comm_remote_size)(real, &n) : MPI_FN(MPI_Comm_size)(real, &n);
+	cross_leave();
+	if (rc != MPI_SUCCESS)
+		return 0;
+	if (c)
+		c->group_size = n;
+	return n;
+}
+
+int mpi_impl_Type_size(MPI_Datatype datatype, int *size)
+{
+	unsigned u = (unsigned)datatype;
+	/* MPICH's builtin datatypes carry their size in bits 8-15. */
+	if ((u >> 30) == 1 && ((u >> 26) & 0xf) == 3) {
+		*size = (int)((u >> 8) & 0xff);
+		return MPI_SUCCESS;
+	}
+	int *cache = h_type_size_cache(datatype);
+	if (cache && *cache >= 0) {
+		*size = *cache;
+		return MPI_SUCCESS;
+	}
+	MPI_LOWER_READY();
+	cross_enter();
+	int rc = MPI_FN(MPI_Type_size)(h_in(MK_DATATYPE, datatype), size);
+	cross_leave();
+	/* A datatype's size never changes; MPI_UNDEFINED is not cached. */
+	if (rc == MPI_SUCCESS && cache && *size >= 0)
+		*cache = *size;
+	return rc;
+}
+
+double mpi_impl_Wtime(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double mpi_impl_Wtick(void)
+{
+	struct timespec ts;
+	if (clock_getres(CLOCK_MONOTONIC, &ts) != 0)
+		return 1e-9;
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int mpi_impl_Initialized(int *flag)
+{
+	*flag = __atomic_load_n(&initialized, __ATOMIC_ACQUIRE);
+	return MPI_SUCCESS;
+}
+
+int mpi_impl_Finalized(int *flag)
+{
+	*flag = __atomic_load_n(&finalized, __ATOMIC_ACQUIRE);
+	return MPI_SUCCESS;
+}
+
+int mpi_impl_Get_version(int *version, int *subversion)
+{
+	*version = MPI_VERSION;
+	*subversion = MPI_SUBVERSION;
+	return MPI_SUCCESS;
+}
+
+int mpi_impl_Query_thread(int *provided)
+{
+	*provided = thread_provided;
+	return MPI_SUCCESS;
+}
+
+MPI_Aint mpi_impl_Aint_add(MPI_Aint base, MPI_Aint disp)
+{
+	return base + disp;
+}
+
+MPI_Aint mpi_impl_Aint_diff(MPI_Aint addr1, MPI_Aint addr2)
+{
+	return addr1 - addr2;
+}
+
+int mpi_impl_Pcontrol(const int level)
+{
+	return MPI_SUCCESS;
+}
+
+/* Memory the application gets from MPI must be saved with it: take it from
+ * the application's own heap, not the lower half's. */
+int mpi_impl_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr)
+{
+	void *p = malloc(size > 0 ? (size_t)size : 1);
+	if (!p)
+		return MPI_ERR_NO_MEM;
+	*(void **)baseptr = p;
+	return MPI_SUCCESS;
+}
+
+int mpi_impl_Free_mem(void *base)
+{
+	free(base);
+	return MPI_SUCCESS;
+}
+
+/* --- Crossings with state --------------------------------------------------- */
+
+int mpi_impl_Init(int *argc, char ***argv)
+{
+	MPI_LOWER_READY();
+	cross_enter();
+	int rc = MPI_FN(MPI_Init)(argc, argv);
+	cross_leave();
+	if (rc == MPI_SUCCESS)
+		__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+	return rc;
+}
+
+/* Report honestly: never more than the lower half can carry. */
+int mpi_impl_Init_thread(int *argc, char ***argv, int required, int *provided)
+{
+	MPI_LOWER_READY();
+	if (required > mpi_lower.thread_level)
+		required = mpi_lower.thread_level;
+	cross_enter();
+	int rc = MPI_FN(MPI_Init_thread)(argc, argv, required, provided);
+	cross_leave();
+	if (rc == MPI_SUCCESS) {
+		if (*provided > mpi_lower.thread_level)
+			*provided = mpi_lower.thread_level;
+		thread_provided = *provided;
+		__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+	}
+	return rc;
+}
+
+int mpi_impl_Finalize(void)
+{
+	MPI_LOWER_READY();
+	cross_enter();
+	int rc = MPI_FN(MPI_Finalize)();
+	cross_leave();
+	if (rc == MPI_SUCCESS)
+		__atomic_store_n(&finalized, 1, __ATOMIC_RELEASE);
+	return rc;
+}
+
+int mpi_impl_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
+{
+	int slot, real = MPI_OP_NULL;
+	MPI_User_function *tramp = mpi_op_trampoline(user_fn, &slot);
+	MPI_LOWER_READY();
+	cross_enter();
+	int rc = MPI_FN(MPI_Op_create)(tramp, commute, &real);
+	cross_leave();
+	if (rc != MPI_SUCCESS) {
+		mpi_op_release(slot);
+		return rc;
+	}
+	*op = h_out(MK_OP, real);
+	h_op_set_slot(*op, slot);
+	return rc;
+}
+
+static int create_errhandler(MPI_Comm_errhandler_function *fn, MPI_Errhandler *errhandler,
+			     int deprecated)
+{
+	int slot, real = MPI_ERRHANDLER_NULL, rc;
+	MPI_Comm_errhandler_function *tramp = mpi_errhandler_trampoline(fn, &slot);
+	MPI_LOWER_READY();
+	cross_enter();
+	if (deprecated)
+		rc = MPI_FN(MPI_Errhandler_create)(tramp, &real);
+	else
+		rc = MPI_FN(MPI_Comm_create_errhandler)(tramp, &real);
+	cross_leave();
+	if (rc != MPI_SUCCESS) {
+		mpi_errhandler_release(slot);
+		return rc;
+	}
+	*errhandler = h_out(MK_ERRHANDLER, real);
+	h_errhandler_set_slot(*errhandler, slot);
+	return rc;
+}
+
+int mpi_impl_Comm_create_errhandler(MPI_Comm_errhandler_function *comm_errhandler_fn,
+				    MPI_Errhandler *errhandler)
+{
+	return create_errhandler(comm_errhandler_fn, errhandler, 0);
+}
+
+int mpi_impl_Errhandler_create(MPI_Comm_errhandler_function *comm_errhandler_fn,
+			       MPI_Errhandler *errhandler)
+{
+	return create_errhandler(comm_errhandler_fn, errhandler, 1);
+}

@@ -1,0 +1,79 @@
+/* Choosing and loading the lower half, and the upper half's fatal errors.
+ *
+ * CAIRN_MPI_LOWER names the provider (lower.h). Until the split-process
+ * provider is wired in, the default is the dlmopen test provider.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mpi/upper.h"
+
+struct mpi_lower mpi_lower;
+void **mpi_fn;
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+
+noreturn void mpi_die(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	(void)!write(2, "cairn: ", 7);
+	(void)!write(2, msg, (size_t)n);
+	abort();
+}
+
+/* Stubs generated for what the upper half cannot do yet land here: loudly,
+ * never silently. */
+noreturn void mpi_unsupported(const char *name, const char *why)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "cairn: %s is not supported yet\ncairn:   (%s)\n", name, why);
+	if (n > (int)sizeof(msg))
+		n = (int)sizeof(msg);
+	(void)!write(2, msg, (size_t)(n > 0 ? n : 0));
+	abort();
+}
+
+static void load(void)
+{
+	const char *which = getenv("CAIRN_MPI_LOWER");
+	char err[512] = "";
+	struct mpi_lower l = { 0 };
+	int rc;
+
+	if (!which || !*which)
+		which = "dlmopen";
+	if (!strcmp(which, "dlmopen"))
+		rc = mpi_lower_dlmopen(&l, err, sizeof(err));
+	else
+		mpi_die("CAIRN_MPI_LOWER=%s: unknown lower half (known: dlmopen)", which);
+	if (rc < 0)
+		mpi_die("cannot load the MPI lower half '%s': %s", which, err);
+	mpi_lower = l;
+	__atomic_store_n(&mpi_fn, l.fn, __ATOMIC_RELEASE);
+}
+
+void mpi_lower_load(void)
+{
+	pthread_once(&load_once, load);
+}
+
+/* cairn's extension, for tests and benchmarks: the number of crossings into
+ * the lower half made by the calling thread, 0 if the provider keeps none. */
+CAIRN_MPI_API unsigned long cairn_mpi_crossings(void)
+{
+	MPI_LOWER_READY();
+	return mpi_lower.crossings ? mpi_lower.crossings() : 0;
+}

@@ -1,0 +1,82 @@
+/* cairn's MPI upper half: the face its parts and the generated wrappers use.
+ *
+ * The application calls cairn's libmpich.so.12 (MPICH's ABI). It sees only
+ * virtual handles; the real ones belong to the lower half (lower.h). Each
+ * generated wrapper (tools/mpigen.py) translates handles in, crosses once,
+ * and translates handles out. Predefined handles (MPI_COMM_WORLD, MPI_INT,
+ * MPI_SUM, MPI_REQUEST_NULL...) have the same value on both sides.
+ */
+#ifndef CAIRN_MPI_UPPER_H
+#define CAIRN_MPI_UPPER_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdnoreturn.h>
+
+#include "mpi_gen.h"
+#include "mpi/lower.h"
+
+#define CAIRN_MPI_API __attribute__((visibility("default")))
+
+/* Arrays of handles up to this length are translated on the stack. */
+#define MPI_STACK_ARRAY 32
+
+#define MPI_LOWER_READY()                                  \
+	do {                                                   \
+		if (__builtin_expect(mpi_fn == NULL, 0))           \
+			mpi_lower_load();                              \
+	} while (0)
+
+#define MPI_FN(name) ((__typeof__(&P##name))mpi_fn[F_##name])
+
+/* Handle kinds with virtual handles (the `kinds:` of the overrides). */
+enum mpi_kind {
+	MK_COMM,
+	MK_GROUP,
+	MK_DATATYPE,
+	MK_OP,
+	MK_REQUEST,
+	MK_MESSAGE,
+	MK_ERRHANDLER,
+	MK_INFO,
+	MK_KEYVAL,
+	MK_COUNT
+};
+
+/* handles.c: virtual <-> real. Unknown handles from the application become
+ * an invalid real handle (0), so that MPICH reports the error as it would
+ * natively. */
+int h_in(enum mpi_kind k, int v);
+int h_out(enum mpi_kind k, int real);
+int h_update(enum mpi_kind k, int v, int real_before, int real_after);
+int *h_in_array(enum mpi_kind k, const int *v, int n, int *stackbuf, int nstack);
+void h_update_array(enum mpi_kind k, int *v, const int *real, int n);
+void h_array_done(int *real, int *stackbuf);
+void h_request_keep(int vreq, int *heap_array);
+int h_real_to_virtual(enum mpi_kind k, int real);
+int h_is_virtual(int v);
+int mpi_predefined_direct(int v); /* generated: predefined.c */
+
+/* Per-object caches (-1: unknown), for calls answered in the upper half. */
+struct mpi_comm_cache {
+	int rank, size, group_size; /* group_size: remote size if inter */
+};
+struct mpi_comm_cache *h_comm_cache(int vcomm);
+int *h_type_size_cache(int vtype);
+void h_op_set_slot(int vop, int slot);
+void h_errhandler_set_slot(int veh, int slot);
+
+/* The size of the group a comm_size(C) array rule means. */
+int mpi_comm_group_size(MPI_Comm comm);
+
+/* callbacks.c */
+MPI_User_function *mpi_op_trampoline(MPI_User_function *fn, int *slot);
+void mpi_op_release(int slot);
+MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_function *fn,
+							 int *slot);
+void mpi_errhandler_release(int slot);
+
+noreturn void mpi_unsupported(const char *name, const char *why);
+noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,121 @@
+/* Collectives, blocking and non-blocking, on MPI_COMM_WORLD and on a
+ * communicator split in two (even and odd ranks). */
+#include <stdlib.h>
+
+#include "report.h"
+
+static void run(MPI_Comm comm, const char *name, int nb)
+{
+	int rank, size;
+	MPI_Comm_rank(comm, &rank);
+	MPI_Comm_size(comm, &size);
+	int v = rank + 1, x = 0, all[64], cnt[64], dsp[64], i;
+	MPI_Request r;
+#define DO(blocking, nonblocking)                                        \
+	do {                                                                 \
+		if (nb) {                                                        \
+			nonblocking;                                                 \
+			MPI_Wait(&r, MPI_STATUS_IGNORE);                             \
+			CHECK(r == MPI_REQUEST_NULL, "nulled");                      \
+		} else                                                           \
+			blocking;                                                    \
+	} while (0)
+
+	DO(MPI_Barrier(comm), MPI_Ibarrier(comm, &r));
+	x = rank == 0 ? 42 : 0;
+	DO(MPI_Bcast(&x, 1, MPI_INT, 0, comm), MPI_Ibcast(&x, 1, MPI_INT, 0, comm, &r));
+	CHECK(x == 42, "bcast");
+	x = 0;
+	DO(MPI_Reduce(&v, &x, 1, MPI_INT, MPI_SUM, 0, comm),
+	   MPI_Ireduce(&v, &x, 1, MPI_INT, MPI_SUM, 0, comm, &r));
+	CHECK(rank != 0 || x == size * (size + 1) / 2, "reduce");
+	DO(MPI_Allreduce(&v, &x, 1, MPI_INT, MPI_MAX, comm),
+	   MPI_Iallreduce(&v, &x, 1, MPI_INT, MPI_MAX, comm, &r));
+	CHECK(x == size, "allreduce");
+	DO(MPI_Gather(&v, 1, MPI_INT, all, 1, MPI_INT, 0, comm),
+	   MPI_Igather(&v, 1, MPI_INT, all, 1, MPI_INT, 0, comm, &r));
+	for (i = 0; rank == 0 && i < size; i++)
+		CHECK(all[i] == i + 1, "gather");
+	for (i = 0; i < size; i++)
+		cnt[i] = 1, dsp[i] = size - 1 - i, all[i] = 100 + i;
+	DO(MPI_Scatterv(all, cnt, dsp, MPI_INT, &x, 1, MPI_INT, 0, comm),
+	   MPI_Iscatterv(all, cnt, dsp, MPI_INT, &x, 1, MPI_INT, 0, comm, &r));
+	CHECK(x == 100 + size - 1 - rank, "scatterv");
+	DO(MPI_Scatter(all, 1, MPI_INT, &x, 1, MPI_INT, 0, comm),
+	   MPI_Iscatter(all, 1, MPI_INT, &x, 1, MPI_INT, 0, comm, &r));
+	CHECK(x == 100 + rank, "scatter");
+	DO(MPI_Gatherv(&v, 1, MPI_INT, all, cnt, dsp, MPI_INT, 0, comm),
+	   MPI_Igatherv(&v, 1, MPI_INT, all, cnt, dsp, MPI_INT, 0, comm, &r));
+	for (i = 0; rank == 0 && i < size; i++)
+		CHECK(all[size - 1 - i] == i + 1, "gatherv");
+	DO(MPI_Allgather(&v, 1, MPI_INT, all, 1, MPI_INT, comm),
+	   MPI_Iallgather(&v, 1, MPI_INT, all, 1, MPI_INT, comm, &r));
+	for (i = 0; i < size; i++)
+		CHECK(all[i] == i + 1, "allgather");
+	DO(MPI_Allgatherv(&v, 1, MPI_INT, all, cnt, dsp, MPI_INT, comm),
+	   MPI_Iallgatherv(&v, 1, MPI_INT, all, cnt, dsp, MPI_INT, comm, &r));
+	for (i = 0; i < size; i++)
+		CHECK(all[size - 1 - i] == i + 1, "allgatherv");
+	int sb[64], rb[64], sd[64], sdb[64];
+	MPI_Datatype ty[64];
+	for (i = 0; i < size; i++)
+		sb[i] = rank * 100 + i, cnt[i] = 1, dsp[i] = i, sdb[i] = i * (int)sizeof(int), ty[i] = MPI_INT;
+	DO(MPI_Alltoall(sb, 1, MPI_INT, rb, 1, MPI_INT, comm),
+	   MPI_Ialltoall(sb, 1, MPI_INT, rb, 1, MPI_INT, comm, &r));
+	for (i = 0; i < size; i++)
+		CHECK(rb[i] == i * 100 + rank, "alltoall");
+	DO(MPI_Alltoallv(sb, cnt, dsp, MPI_INT, rb, cnt, dsp, MPI_INT, comm),
+	   MPI_Ialltoallv(sb, cnt, dsp, MPI_INT, rb, cnt, dsp, MPI_INT, comm, &r));
+	for (i = 0; i < size; i++)
+		CHECK(rb[i] == i * 100 + rank, "alltoallv");
+	for (i = 0; i < size; i++)
+		rb[i] = -1, sd[i] = 0;
+	DO(MPI_Alltoallw(sb, cnt, sdb, ty, rb, cnt, sdb, ty, comm),
+	   MPI_Ialltoallw(sb, cnt, sdb, ty, rb, cnt, sdb, ty, comm, &r));
+	for (i = 0; i < size; i++)
+		CHECK(rb[i] == i * 100 + rank, "alltoallw");
+	for (i = 0; i < size; i++)
+		sd[i] = i + rank;
+	DO(MPI_Reduce_scatter_block(sd, &x, 1, MPI_INT, MPI_SUM, comm),
+	   MPI_Ireduce_scatter_block(sd, &x, 1, MPI_INT, MPI_SUM, comm, &r));
+	CHECK(x == size * rank + size * (size - 1) / 2, "reduce_scatter_block");
+	DO(MPI_Reduce_scatter(sd, &x, cnt, MPI_INT, MPI_SUM, comm),
+	   MPI_Ireduce_scatter(sd, &x, cnt, MPI_INT, MPI_SUM, comm, &r));
+	CHECK(x == size * rank + size * (size - 1) / 2, "reduce_scatter");
+	DO(MPI_Scan(&v, &x, 1, MPI_INT, MPI_SUM, comm), MPI_Iscan(&v, &x, 1, MPI_INT, MPI_SUM, comm, &r));
+	CHECK(x == (rank + 1) * (rank + 2) / 2, "scan");
+	DO(MPI_Exscan(&v, &x, 1, MPI_INT, MPI_SUM, comm), MPI_Iexscan(&v, &x, 1, MPI_INT, MPI_SUM, comm, &r));
+	CHECK(rank == 0 || x == rank * (rank + 1) / 2, "exscan");
+	x = v;
+	DO(MPI_Allreduce(MPI_IN_PLACE, &x, 1, MPI_INT, MPI_SUM, comm),
+	   MPI_Iallreduce(MPI_IN_PLACE, &x, 1, MPI_INT, MPI_SUM, comm, &r));
+	CHECK(x == size * (size + 1) / 2, "in place");
+	say("%s %s: size %d rank %d scan %d", nb ? "non-blocking" : "blocking", name, size, rank, x);
+}
+
+int main(int argc, char **argv)
+{
+	int rank;
+	MPI_Comm half;
+	MPI_Init(&argc, &argv);
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MPI_Comm_split(MPI_COMM_WORLD, rank % 2, -rank, &half);
+	for (int nb = 0; nb < 2; nb++) {
+		run(MPI_COMM_WORLD, "world", nb);
+		run(half, "half", nb);
+	}
+	/* Persistent collectives (MPI 4). */
+	int v = rank, x = 0;
+	MPI_Request r;
+	MPI_Allreduce_init(&v, &x, 1, MPI_INT, MPI_SUM, half, MPI_INFO_NULL, &r);
+	for (int i = 0; i < 3; i++) {
+		v = rank + i;
+		MPI_Start(&r);
+		MPI_Wait(&r, MPI_STATUS_IGNORE);
+		say("allreduce_init round %d: %d", i, x);
+	}
+	MPI_Request_free(&r);
+	MPI_Comm_free(&half);
+	CHECK(half == MPI_COMM_NULL, "comm_free nulls");
+	return report_end();
+}

@@ -1,0 +1,341 @@
+#!/usr/bin/env python3
+"""Generate cairn's MPI upper half from the API description in api/.
+
+    tools/mpigen.py --api api/mpich-4.0.2 --out DIR     generate into DIR
+    tools/mpigen.py --api api/mpich-4.0.2 --check       check, list stubs
+
+Reads NAME.api, NAME.overrides and NAME.constants (format: api/README) and
+writes into DIR:
+
+  mpi_gen.h         enum mpi_fn (one index per exported function), the
+                    prototypes of the hand-written mpi_impl_* functions
+  wrappers.c        the upper half: PMPI_X for every exported function (a
+                    generated crossing, a call of the hand-written
+                    mpi_impl_X, or a stub that aborts naming itself) and the
+                    weak alias MPI_X, as MPICH does
+  names.c           mpi_fn_names[]: "PMPI_X" by index, for providers that
+                    look the lower half's functions up by name
+  lower_table.c     the lower half's table: &PMPI_X by index, compiled
+                    against the real MPICH inside the lower half
+  predefined.c      which real handle values are MPICH's predefined ones
+  exports.map       the linker version script: exactly the exported names
+  exports.txt       the same names, one per line
+"""
+
+import argparse
+import fnmatch
+import os
+import re
+import sys
+
+HANDLE_CTYPES = {'comm': 'MPI_Comm', 'group': 'MPI_Group', 'datatype': 'MPI_Datatype',
+                 'op': 'MPI_Op', 'request': 'MPI_Request', 'message': 'MPI_Message',
+                 'errhandler': 'MPI_Errhandler', 'info': 'MPI_Info', 'keyval': 'int'}
+
+
+class Param:
+    def __init__(self, name, ctype, dims, role):
+        self.name, self.ctype, self.dims = name, ctype, dims
+        self.set_role(role)
+
+    def set_role(self, role):
+        self.role = role
+        words = role.split()
+        self.dir = words[0] if words and words[0] in ('in', 'out', 'inout') else None
+        m = re.search(r'handle\((\w+)\)', role)
+        self.kind = m.group(1) if m else None
+        m = re.search(r'array\((\w+(?:\(\w+\))?|\?)\)', role)
+        self.array = m.group(1) if m else None
+        m = re.search(r'callback\((\w+)\)', role)
+        self.callback = m.group(1) if m else None
+        self.unknown = 'unknown' in words or self.array == '?'
+
+    def decl(self):
+        if self.name == '...':
+            return '...'
+        t = self.ctype
+        return '%s%s%s%s' % (t, '' if t.endswith('*') else ' ', self.name, self.dims)
+
+    @property
+    def by_pointer(self):
+        return self.ctype.endswith('*')
+
+
+class Function:
+    def __init__(self, name, ret, exported):
+        self.name, self.ret, self.exported = name, ret, exported
+        self.params = []
+        self.impl = 'generated'
+        self.why = ''
+
+    @property
+    def short(self):
+        return self.name.split('_', 1)[1]
+
+    @property
+    def pname(self):
+        return 'P' + self.name
+
+    def proto(self, fname, drop_variadic=False):
+        ps = [p for p in self.params if not (drop_variadic and p.name == '...')]
+        return '%s %s(%s)' % (self.ret, fname, ', '.join(p.decl() for p in ps) or 'void')
+
+
+def parse_api(path):
+    funcs, cur = [], None
+    for ln, line in enumerate(open(path), 1):
+        if not line.strip() or line.lstrip().startswith('#'):
+            continue
+        if line.startswith('function '):
+            head, _, flags = line[9:].partition('|')
+            name, _, ret = head.partition('->')
+            cur = Function(name.strip(), ret.strip(), 'not-exported' not in flags)
+            funcs.append(cur)
+            continue
+        m = re.match(r'^\s+([\w.]+):\s*(.*?)\s*((?:\[[^\]]*\])*)\s*\|\s*(.*?)\s*$', line)
+        if not m or cur is None:
+            raise SystemExit('%s:%d: cannot parse: %s' % (path, ln, line.rstrip()))
+        cur.params.append(Param(m.group(1), m.group(2), m.group(3), m.group(4)))
+    return funcs
+
+
+def apply_overrides(path, funcs, check):
+    cfg = {'kinds': set(), 'callbacks': set(), 'data-exports': []}
+    byname = {f.name: f for f in funcs}
+    unused = []
+    for ln, raw in enumerate(open(path), 1):
+        line = raw.split('#', 1)[0].strip() if not raw.lstrip().startswith('#') else ''
+        if not line:
+            continue
+        m = re.match(r'^(kinds|callbacks|data-exports):\s*(.*)$', line)
+        if m:
+            if m.group(1) == 'data-exports':
+                cfg['data-exports'] += m.group(2).split()
+            else:
+                cfg[m.group(1)] |= set(m.group(2).split())
+            continue
+        m = re.match(r'^([\w*?\[\]]+)\.([\w*?.\[\]]+)\s*=\s*(.+)$', line)
+        if m:
+            fpat, ppat, role = m.groups()
+            hit = False
+            for f in funcs:
+                if fnmatch.fnmatchcase(f.name, fpat):
+                    for p in f.params:
+                        if fnmatch.fnmatchcase(p.name, ppat):
+                            p.set_role(role)
+                            hit = True
+            if not hit:
+                unused.append('%s:%d: %s matches no parameter' % (path, ln, line))
+            continue
+        m = re.match(r'^([\w*?\[\]]+):\s*(local|manual|generated|unsupported)\s*(.*)$', line)
+        if m:
+            fpat, impl, why = m.groups()
+            hit = [f for f in funcs if fnmatch.fnmatchcase(f.name, fpat)]
+            for f in hit:
+                f.impl, f.why = impl, why
+            if not hit:
+                unused.append('%s:%d: %s matches no function' % (path, ln, line))
+            continue
+        raise SystemExit('%s:%d: cannot parse: %s' % (path, ln, line))
+    if unused:
+        print('\n'.join(unused), file=sys.stderr)
+        if check:
+            raise SystemExit(1)
+    return cfg
+
+
+def decide(funcs, cfg):
+    """Turn 'generated' functions whose roles we cannot handle into stubs."""
+    for f in funcs:
+        if f.impl != 'generated':
+            continue
+        for p in f.params:
+            why = None
+            if p.unknown:
+                why = 'parameter %s has an unknown role (%s)' % (p.name, p.role)
+            elif p.kind and p.kind not in cfg['kinds']:
+                why = '%s handles are not virtualized yet' % p.kind
+            elif p.callback:
+                why = '%s callbacks need hand-written support' % p.callback
+            elif p.kind and p.array and p.by_pointer:
+                why = 'parameter %s: array behind a pointer' % p.name
+            if why:
+                f.impl, f.why = 'unsupported', why
+                break
+
+
+def count_expr(f, rule):
+    m = re.match(r'^comm_size\((\w+)\)$', rule)
+    if m:
+        return 'mpi_comm_group_size(%s)' % m.group(1)
+    if rule not in [p.name for p in f.params]:
+        raise SystemExit('mpigen: %s: array count %r is no parameter' % (f.name, rule))
+    return '(int)%s' % rule
+
+
+def gen_wrapper(f):
+    out = []
+    w = out.append
+    w('CAIRN_MPI_API %s' % f.proto(f.pname))
+    w('{')
+    if f.impl == 'unsupported':
+        w('\tmpi_unsupported("%s", "%s");' % (f.name, f.why.replace('"', '\\"')))
+        w('}')
+        return out
+    if f.impl in ('local', 'manual'):
+        args = ', '.join(p.name for p in f.params if p.name != '...')
+        w('\treturn mpi_impl_%s(%s);' % (f.short, args))
+        w('}')
+        return out
+    is_int = f.ret == 'int'
+    has_out_request = any(p.kind == 'request' and p.dir == 'out' and not p.array for p in f.params)
+    args, post, arrays = [], [], []
+    w('\tMPI_LOWER_READY();')
+    for p in f.params:
+        k = 'MK_' + p.kind.upper() if p.kind else None
+        if not k:
+            args.append(p.name)
+            continue
+        ct = HANDLE_CTYPES[p.kind]
+        r = 'r_' + p.name
+        if p.array:
+            n = count_expr(f, p.array)
+            if has_out_request:
+                w('\t%s *%s = h_in_array(%s, %s, %s, NULL, 0);' % (ct, r, k, p.name, n))
+            else:
+                w('\t%s rb_%s[MPI_STACK_ARRAY];' % (ct, p.name))
+                w('\t%s *%s = h_in_array(%s, %s, %s, rb_%s, MPI_STACK_ARRAY);' % (ct, r, k, p.name, n, p.name))
+            args.append(r)
+            if p.dir == 'inout':
+                post.append('\th_update_array(%s, %s, %s, %s);' % (k, p.name, r, n))
+            elif p.dir == 'out':
+                raise SystemExit('mpigen: %s.%s: output arrays of handles are not handled' % (f.name, p.name))
+            arrays.append(p)
+        elif not p.by_pointer:
+            w('\t%s %s = h_in(%s, %s);' % (ct, r, k, p.name))
+            args.append(r)
+        elif p.dir == 'in':
+            w('\t%s %s = h_in(%s, *%s);' % (ct, r, k, p.name))
+            args.append('&' + r)
+        elif p.dir == 'out':
+            w('\t%s %s = %s;' % (ct, r, 'MPI_REQUEST_NULL' if p.kind == 'request' else '0'))
+            args.append('&' + r)
+            cond = 'rc == MPI_SUCCESS' if is_int else '1'
+            post.insert(0, '\tif (%s)\n\t\t*%s = h_out(%s, %s);' % (cond, p.name, k, r))
+        else:
+            w('\t%s %s0 = h_in(%s, *%s), %s = %s0;' % (ct, r, k, p.name, r, r))
+            args.append('&' + r)
+            post.append('\t*%s = h_update(%s, *%s, %s0, %s);' % (p.name, k, p.name, r, r))
+    call = 'MPI_FN(%s)(%s)' % (f.name, ', '.join(args))
+    w('\tcross_enter();')
+    if f.ret == 'void':
+        w('\t%s;' % call)
+    else:
+        w('\t%s rc = %s;' % (f.ret, call))
+    w('\tcross_leave();')
+    out.extend(post)
+    for p in arrays:
+        if has_out_request:
+            req = next(q for q in f.params if q.kind == 'request' and q.dir == 'out' and not q.array)
+            w('\tif (rc == MPI_SUCCESS)\n\t\th_request_keep(*%s, r_%s);\n\telse\n\t\th_array_done(r_%s, NULL);'
+              % (req.name, p.name, p.name))
+        else:
+            w('\th_array_done(r_%s, rb_%s);' % (p.name, p.name))
+    if f.ret != 'void':
+        w('\treturn rc;')
+    w('}')
+    return out
+
+
+def write(path, text):
+    # Only touch files whose content changed, so make does not rebuild more.
+    if os.path.exists(path) and open(path).read() == text:
+        return
+    with open(path, 'w') as fh:
+        fh.write(text)
+
+
+def gen(funcs, cfg, consts, outdir):
+    os.makedirs(outdir, exist_ok=True)
+    ex = [f for f in funcs if f.exported]
+    banner = '/* Generated by tools/mpigen.py from api/: do not edit. */\n'
+
+    h = [banner, '#ifndef CAIRN_MPI_GEN_H\n#define CAIRN_MPI_GEN_H\n',
+         '#include <mpi.h>\n', 'enum mpi_fn {']
+    h += ['\tF_%s,' % f.name for f in ex]
+    h += ['\tMPI_FN_COUNT', '};\n',
+          'extern const char *const mpi_fn_names[MPI_FN_COUNT];\n',
+          '/* Hand-written in src/mpi: local and manual functions. */']
+    for f in ex:
+        if f.impl in ('local', 'manual'):
+            h.append('%s;' % f.proto('mpi_impl_' + f.short, drop_variadic=True))
+    h.append('\n#endif')
+    write(os.path.join(outdir, 'mpi_gen.h'), '\n'.join(h) + '\n')
+
+    c = [banner, '#include "mpi/upper.h"\n']
+    for f in ex:
+        c += gen_wrapper(f)
+        c.append('extern __typeof__(%s) %s __attribute__((weak, alias("%s"), visibility("default")));\n'
+                 % (f.pname, f.name, f.pname))
+    write(os.path.join(outdir, 'wrappers.c'), '\n'.join(c))
+
+    n = [banner, '#include "mpi_gen.h"\n', 'const char *const mpi_fn_names[MPI_FN_COUNT] = {']
+    n += ['\t[F_%s] = "%s",' % (f.name, f.pname) for f in ex]
+    n.append('};')
+    write(os.path.join(outdir, 'names.c'), '\n'.join(n) + '\n')
+
+    t = [banner, '/* The lower half\'s table, built against the real MPICH. */',
+         '#include "mpi_gen.h"\n', 'void *const cairn_mpi_lower_table[MPI_FN_COUNT] = {']
+    t += ['\t[F_%s] = (void *)&%s,' % (f.name, f.pname) for f in ex]
+    t.append('};')
+    write(os.path.join(outdir, 'lower_table.c'), '\n'.join(t) + '\n')
+
+    # MPICH's handles: kind in bits 30-31 (0 null, 1 builtin, 2 direct, 3
+    # indirect). Null and builtin ones are predefined; of the direct ones only
+    # those mpi.h names (the pair types MPI_FLOAT_INT...).
+    p = [banner, '#include "mpi/upper.h"\n',
+         'int mpi_predefined_direct(int v)', '{', '\tswitch ((unsigned)v) {']
+    for kind, name, val in consts:
+        if (val >> 30) == 2:
+            p.append('\tcase 0x%08xu: /* %s */' % (val, name))
+    p += ['\t\treturn 1;', '\tdefault:', '\t\treturn 0;', '\t}', '}']
+    write(os.path.join(outdir, 'predefined.c'), '\n'.join(p) + '\n')
+
+    names = []
+    for f in ex:
+        names += [f.name, f.pname]
+    names += cfg['data-exports']
+    write(os.path.join(outdir, 'exports.txt'), '\n'.join(names) + '\n')
+    write(os.path.join(outdir, 'exports.map'),
+          '{\n  global:\n' + ''.join('    %s;\n' % s for s in names) + '  local: *;\n};\n')
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--api', required=True, help='path prefix: api/mpich-4.0.2')
+    ap.add_argument('--out')
+    ap.add_argument('--check', action='store_true')
+    a = ap.parse_args()
+    funcs = parse_api(a.api + '.api')
+    cfg = apply_overrides(a.api + '.overrides', funcs, a.check)
+    decide(funcs, cfg)
+    consts = []
+    for line in open(a.api + '.constants'):
+        if line.strip() and not line.startswith('#'):
+            k, name, val = line.split()
+            consts.append((k, name, int(val, 16)))
+    if a.check:
+        ex = [f for f in funcs if f.exported]
+        by = {}
+        for f in ex:
+            by.setdefault(f.impl, []).append(f)
+        for impl in ('generated', 'manual', 'local', 'unsupported'):
+            print('%-12s %d' % (impl, len(by.get(impl, []))))
+        for f in by.get('unsupported', []):
+            print('  unsupported %s: %s' % (f.name, f.why))
+    if a.out:
+        gen(funcs, cfg, consts, a.out)
+
+
+if __name__ == '__main__':
+    main()
