@@ -10,6 +10,7 @@ int cmd_run(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_mpirun(int argc, char **argv);
 /* BLCR's commands (blcr.c), when the binary is called by their names */
 int cmd_cr_run(int argc, char **argv);
 int cmd_cr_checkpoint(int argc, char **argv);

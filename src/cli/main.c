@@ -13,7 +13,9 @@
 static const char usage[] =
 	"usage: cairn COMMAND [ARGS]\n"
 	"\n"
-	"  run [--] PROG [ARGS]          start PROG under checkpoint control (same PID)\n"
+	"  run [--mpi] [--] PROG [ARGS]  start PROG under checkpoint control (same PID)\n"
+	"  mpirun [--launcher CMD] [LAUNCHER OPTIONS] PROG [ARGS]\n"
+	"                                run an MPI job with every rank under cairn\n"
 	"  checkpoint [-o FILE] [--kill | --signal SIG] PID\n"
 	"                                save process PID to FILE (default context.PID)\n"
 	"  restart [--signal SIG] IMAGE  bring a saved process back, in the foreground\n"
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "checkpoint") == 0)
 		return cmd_checkpoint(argc - 1, argv + 1);
+	if (strcmp(cmd, "mpirun") == 0)
+		return cmd_mpirun(argc - 1, argv + 1);
 	if (strcmp(cmd, "restart") == 0)
 		return cmd_restart(argc - 1, argv + 1);
 	if (strcmp(cmd, "inspect") == 0)

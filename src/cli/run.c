@@ -16,7 +16,7 @@
 #include "common/fds.h"
 
 static const char help[] =
-	"usage: cairn run [--keep-fds] [--] PROG [ARGS...]\n"
+	"usage: cairn run [--keep-fds] [--mpi] [--] PROG [ARGS...]\n"
 	"\n"
 	"Starts PROG under checkpoint control: cairn puts its runtime (libcairn.so)\n"
 	"into LD_PRELOAD and execs PROG in place, so PROG keeps this PID, these\n"
@@ -27,7 +27,13 @@ static const char help[] =
 	"Descriptors above 2 inherited from the caller that cairn could never save\n"
 	"(pipes, sockets and the like, whose other end is another process) are\n"
 	"closed before PROG starts, so that they cannot make every checkpoint fail;\n"
-	"--keep-fds keeps them. Exit status 125 if cairn cannot start PROG.\n";
+	"--keep-fds keeps them. Exit status 125 if cairn cannot start PROG.\n"
+	"\n"
+	"--mpi: PROG is an MPI rank (started by mpiexec; see `cairn mpirun`). It\n"
+	"must use an MPI library with MPICH's ABI (libmpich.so.12 or libmpi.so.12);\n"
+	"cairn's own (lib/cairn-mpi) is put first in LD_LIBRARY_PATH so that every\n"
+	"MPI call lands in cairn, and inherited descriptors are kept (the launcher's\n"
+	"connection belongs to the MPI library).\n";
 
 /* Finds PROG the way execvp would. */
 static int find_program(const char *prog, char *out, size_t len)
@@ -75,6 +81,76 @@ static int is_static_elf(const char *path)
 	return rc;
 }
 
+/* The MPI library PROG would load, as the dynamic loader resolves it
+ * (directly or through other libraries): 1 MPICH's ABI, 0 none, -1 another
+ * ABI (named in other). */
+static int mpi_abi(const char *prog, char *other, size_t olen)
+{
+	char cmd[PATH_MAX + 64], line[PATH_MAX + 256];
+	int found = 0;
+
+	other[0] = 0;
+	/* ld.so's own listing (what ldd prints), without running PROG */
+	snprintf(cmd, sizeof(cmd), "/lib64/ld-linux-x86-64.so.2 --list '%s' 2>/dev/null", prog);
+	if (strchr(prog, '\''))
+		return 0;
+	FILE *f = popen(cmd, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		char name[256];
+		if (sscanf(line, " %255s", name) != 1)
+			continue;
+		if (strcmp(name, "libmpich.so.12") == 0 || strcmp(name, "libmpi.so.12") == 0)
+			found = 1;
+		else if (!found && strncmp(name, "libmpi.so.", 10) == 0)
+			snprintf(other, olen, "%s", name);
+	}
+	pclose(f);
+	if (found)
+		return 1;
+	return other[0] ? -1 : 0;
+}
+
+/* --mpi: cairn's MPI library first in the library path. */
+static int setup_mpi(const char *prog)
+{
+	char dir[PATH_MAX], lib[PATH_MAX + 32], other[256];
+
+	if (cli_sibling("lib/cairn-mpi", dir, sizeof(dir)) < 0 ||
+	    (snprintf(lib, sizeof(lib), "%s/libmpich.so.12", dir), access(lib, R_OK) < 0)) {
+		fprintf(stderr,
+			"cairn: this cairn has no MPI support (no %s/libmpich.so.12; it is built "
+			"when MPICH's headers are installed)\n",
+			dir);
+		return -1;
+	}
+	int abi = mpi_abi(prog, other, sizeof(other));
+	if (abi < 0) {
+		fprintf(stderr,
+			"cairn: %s uses %s, another MPI ABI than MPICH's; cairn supports programs "
+			"built with MPICH's ABI (libmpich.so.12, mpicc.mpich) for now\n",
+			prog, other);
+		return -1;
+	}
+	if (abi == 0) {
+		fprintf(stderr,
+			"cairn: %s does not use an MPI library (no libmpich.so.12 or libmpi.so.12 "
+			"among its libraries); --mpi is for MPI programs\n",
+			prog);
+		return -1;
+	}
+	const char *old = getenv("LD_LIBRARY_PATH");
+	size_t n = strlen(dir) + (old ? strlen(old) : 0) + 2;
+	char *v = malloc(n);
+	if (!v)
+		return -1;
+	snprintf(v, n, "%s%s%s", dir, old && *old ? ":" : "", old && *old ? old : "");
+	setenv("LD_LIBRARY_PATH", v, 1);
+	free(v);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	char prog[PATH_MAX], lib[PATH_MAX];
@@ -84,13 +160,16 @@ int cmd_run(int argc, char **argv)
 		fputs(help, stdout);
 		return 0;
 	}
-	int keep_fds = 0;
+	int keep_fds = 0, mpi = 0;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		}
 		if (strcmp(argv[i], "--keep-fds") == 0) {
+			keep_fds = 1;
+		} else if (strcmp(argv[i], "--mpi") == 0) {
+			mpi = 1;
 			keep_fds = 1;
 		} else {
 			fprintf(stderr, "cairn: run: unknown option '%s'\n%s", argv[i], help);
@@ -112,6 +191,8 @@ int cmd_run(int argc, char **argv)
 			prog);
 		return 125;
 	}
+	if (mpi && setup_mpi(prog) < 0)
+		return 125;
 	if (cli_sibling("lib/libcairn.so", lib, sizeof(lib)) < 0) {
 		fprintf(stderr, "cairn: cannot find the runtime at %s\n", lib);
 		return 125;
