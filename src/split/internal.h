@@ -1,7 +1,9 @@
 /*
- * The split process's internal face: what its files share. Everything here
- * may be used from the SIGSYS handler, which runs with the lower half's
- * thread pointer: raw system calls only, no errno, no TLS, no libc.
+ * The split process's internal face: what its files share. What window.c,
+ * trap.c, signal.c and fd.c provide, and thread.c's lookups, run in the
+ * SIGSYS handler or in signal handlers, with either half's thread pointer:
+ * raw system calls only, no errno, no TLS, no libc. trap_install,
+ * signal_import and thread_setup run in the upper half, from split_load.
  */
 #ifndef CAIRN_SPLIT_INTERNAL_H
 #define CAIRN_SPLIT_INTERNAL_H
@@ -30,20 +32,54 @@ size_t window_free_bytes(void);
 int trap_install(void); /* the SIGSYS handler and the seccomp filter */
 extern uint64_t trap_count[SPLIT_NTRAPS];
 extern uint64_t trap_refused;
+/* rt_sigaction calls that carry this in their sixth argument (which the
+ * kernel ignores) pass the filter: ours, installing the wrapper */
+#define TRAP_COOKIE 0x53504c4954434f4bul /* "SPLITCOK" */
+
+/* The kernel's struct sigaction. */
+struct ksigaction {
+	uintptr_t handler;
+	unsigned long flags;
+	uintptr_t restorer;
+	uint64_t mask;
+};
+
+/* signal.c: both halves' dispositions, and the wrapper that runs each
+ * half's handler with its own thread pointer. */
+int signal_import(void); /* the application's, before the filter */
+long signal_set(int lower, long sig, const struct ksigaction *act,
+		struct ksigaction *oact, size_t setsize);
+/* What to do with a SIGSYS that is not a lower-half trap. */
+void signal_sigsys_other(int sig, void *si, void *uctx);
+extern uint64_t signal_count[3]; /* lower, upper, forwarded */
+void split_restore_rt(void);      /* switch.S: the signal restorer */
+
+/* fd.c: the lower half's descriptor calls, performed and recorded. */
+int fd_trapped(long nr);
+long fd_call(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
+extern uint64_t fd_untracked;
+
+/* thread.c: the pairs (upper thread pointer, lower thread pointer). */
+uintptr_t thread_upper_of(uintptr_t lower); /* 0: a lower-only thread */
+uintptr_t thread_lower_of(uintptr_t upper); /* 0: none yet */
+int thread_setup(void); /* after the hand-off, on the loading thread */
+extern int split_loader_tid;  /* the loading thread, for forwarded signals */
+extern long split_nthreads;
 
 /* switch.S and load.c: the state of the crossing */
 extern uintptr_t split_upper_fs; /* the loading thread's thread pointer */
 extern uintptr_t split_lower_fs; /* the lower main thread's */
 extern uint64_t split_upper_sigmask;
-extern uint64_t split_ncross;
-extern char split_fsgsbase;
 extern volatile int split_loading; /* between entering and the hand-off */
 extern void *const *split_table;
 extern long split_ntable;
+extern const struct split_services *split_svc;
 
-long split_enter(uintptr_t entry, uintptr_t sp);
-void split_handoff(void *const *table, long n);
-/* Back to split_enter's caller, which returns V. */
+void split_set_fs(uintptr_t tp); /* switch.S, callable from asm and C */
+long split_start(uintptr_t entry, uintptr_t sp);
+void split_handoff(void *const *table, long n,
+		   const struct split_services *svc);
+/* Back to split_start's caller, which returns V. */
 __attribute__((noreturn)) void split_return(long v);
 
 #endif

@@ -18,7 +18,7 @@
  *     the second libc registers for its own TCB: saved here and put back;
  *   - rseq: the second registration fails (already registered), which the
  *     second libc takes as "no rseq", harmlessly;
- *   - signal handlers: recorded, not installed (trap.c).
+ *   - signal handlers: recorded per half, run by a wrapper (signal.c).
  * Both libcs must agree on the stack canary and the pointer guard, which
  * libc derives from AT_RANDOM: the lower half gets the same 16 bytes.
  */
@@ -56,6 +56,7 @@ char split_fsgsbase;
 volatile int split_loading;
 void *const *split_table;
 long split_ntable;
+const struct split_services *split_svc;
 
 static char errbuf[512];
 
@@ -333,18 +334,6 @@ err:
 	return 0;
 }
 
-__attribute__((noreturn, visibility("hidden"))) void split_wrong_thread(void)
-{
-	if (!split_lower_fs)
-		fprintf(stderr, "cairn: split_call without a lower half "
-				"(split_load first)\n");
-	else
-		fprintf(stderr, "cairn: split_call from a thread other than "
-				"the one that loaded the lower half: not "
-				"supported yet\n");
-	abort();
-}
-
 long split_load(const char *helper, const char *const *args)
 {
 	static int done;
@@ -411,8 +400,9 @@ long split_load(const char *helper, const char *const *args)
 	memcpy(&split_upper_sigmask, &mask, 8);
 	__asm__ volatile("movq %%fs:0, %0" : "=r"(split_upper_fs));
 
+	split_loader_tid = (int)syscall(SYS_gettid);
 	split_loading = 1;
-	r = split_enter(ldso.entry, sp);
+	r = split_start(ldso.entry, sp);
 	split_loading = 0;
 
 	syscall(SYS_set_robust_list, head, headlen);
@@ -420,9 +410,30 @@ long split_load(const char *helper, const char *const *args)
 		syscall(SYS_set_tid_address, tidaddr);
 	if (r) {
 		set_error("split: the lower half %s exited with status %ld "
-			  "before handing over its functions",
-			  helper, r - 1);
-		split_lower_fs = split_upper_fs = 0; /* split_call refuses */
+			  "before handing over its functions%s",
+			  helper, r - 1,
+			  r - 1 == 127 ? " (127: its loader could not load it or "
+					 "a library it needs; see the loader's "
+					 "message above)"
+				       : "");
+		split_lower_fs = split_upper_fs = 0;
+		return -1;
+	}
+	/* a helper built before the services existed leaves garbage there;
+	 * the real thing lies in the helper's data, in the window */
+	if (!split_in_window((uintptr_t)split_svc, sizeof(*split_svc)) ||
+	    split_svc->version != SPLIT_SERVICES_VERSION) {
+		set_error("split: the lower half %s speaks another version of "
+			  "the hand-off (rebuild it with this split/helper.h)",
+			  helper);
+		split_svc = NULL;
+		return -1;
+	}
+	r = thread_setup();
+	if (r < 0) {
+		set_error("split: the lower half %s cannot make threads: %s",
+			  helper, strerror((int)-r));
+		split_svc = NULL;
 		return -1;
 	}
 	return split_ntable;
@@ -441,6 +452,12 @@ void split_stats(struct split_stats *st)
 		st->trapped[i] =
 			__atomic_load_n(&trap_count[i], __ATOMIC_RELAXED);
 	st->refused = __atomic_load_n(&trap_refused, __ATOMIC_RELAXED);
+	st->signals_lower = __atomic_load_n(&signal_count[0], __ATOMIC_RELAXED);
+	st->signals_upper = __atomic_load_n(&signal_count[1], __ATOMIC_RELAXED);
+	st->signals_forwarded =
+		__atomic_load_n(&signal_count[2], __ATOMIC_RELAXED);
+	st->fd_untracked = __atomic_load_n(&fd_untracked, __ATOMIC_RELAXED);
+	st->threads = split_nthreads;
 	st->window_free = window_free_bytes();
 	st->fsgsbase = split_fsgsbase;
 }

@@ -33,16 +33,16 @@ split_set_fs:
 	.size split_set_fs, .-split_set_fs
 
 /*
- * long split_enter(uintptr_t entry, uintptr_t sp): saves the upper half's
+ * long split_start(uintptr_t entry, uintptr_t sp): saves the upper half's
  * callee-saved registers and stack, then jumps to the lower loader's entry
  * on the lower half's initial stack, as the kernel would after execve
  * (rdx = 0: no function for atexit). Returns, through split_return, 0 after
  * the hand-off or 1 + the helper's exit status.
  */
-	.globl split_enter
-	.hidden split_enter
-	.type split_enter,@function
-split_enter:
+	.globl split_start
+	.hidden split_start
+	.type split_start,@function
+split_start:
 	pushq %rbp
 	pushq %rbx
 	pushq %r12
@@ -57,11 +57,11 @@ split_enter:
 	xorl %edx, %edx
 	xorl %ebp, %ebp
 	jmp *%rdi
-	.size split_enter, .-split_enter
+	.size split_start, .-split_start
 
 /*
  * split_return(rdi = value): back on the upper half's stack and FS, and out
- * of split_enter with that value. The robust list and the TID address are
+ * of split_start with that value. The robust list and the TID address are
  * put back by the C caller (load.c), which may use libc again.
  */
 	.globl split_return
@@ -86,9 +86,10 @@ split_return:
 	.size split_return, .-split_return
 
 /*
- * split_handoff(rdi = table, rsi = n): what the helper's main calls, with
- * the lower half's FS, which is kept for later crossings. Never returns to
- * the helper: its main thread stays parked in this call.
+ * split_handoff(rdi = table, rsi = n, rdx = services): what the helper's
+ * main calls, with the lower half's FS, which the loading thread keeps for
+ * its crossings. Never returns to the helper: the lower main thread's TCB
+ * is the loading thread's from now on.
  */
 	.globl split_handoff
 	.hidden split_handoff
@@ -97,6 +98,7 @@ split_handoff:
 	endbr64
 	movq %rdi, split_table(%rip)
 	movq %rsi, split_ntable(%rip)
+	movq %rdx, split_svc(%rip)
 	movq %fs:0, %rax
 	movq %rax, split_lower_fs(%rip)
 	xorl %edi, %edi
@@ -104,56 +106,18 @@ split_handoff:
 	.size split_handoff, .-split_handoff
 
 /*
- * long split_call(fn, a0, a1, a2, a3, a4): fn(a0, ..., a4) with the lower
- * half's FS. Only the thread that loaded the lower half may call (its
- * thread pointer is the one the lower half's was paired with).
+ * The signal restorer given to the kernel with every handler signal.c
+ * installs: what the handler returns to, in upper-half code, whichever
+ * half's handler ran.
  */
-	.globl split_call
-	.type split_call,@function
-split_call:
-	endbr64
-	pushq %rbp
-	movq %rsp, %rbp
-	pushq %r12
-	pushq %r13
-	pushq %r14
-	pushq %r15
-	pushq %rbx
-	subq $24, %rsp			/* 0: a4, 8: upper FS; aligned 16 */
-	movq %fs:0, %rax
-	cmpq split_upper_fs(%rip), %rax
-	jne 2f
-	movq %rax, 8(%rsp)
-	movq %rdi, %r12
-	movq %rsi, %r13
-	movq %rdx, %r14
-	movq %rcx, %r15
-	movq %r8, %rbx
-	movq %r9, (%rsp)
-	lock incq split_ncross(%rip)
-	movq split_lower_fs(%rip), %rdi
-	call split_set_fs
-	movq %r13, %rdi
-	movq %r14, %rsi
-	movq %r15, %rdx
-	movq %rbx, %rcx
-	movq (%rsp), %r8
-	call *%r12
-	movq %rax, %r12
-	movq 8(%rsp), %rdi
-	call split_set_fs
-	movq %r12, %rax
-	addq $24, %rsp
-	popq %rbx
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %rbp
-	ret
-2:	call split_wrong_thread		/* does not return */
+	.globl split_restore_rt
+	.hidden split_restore_rt
+	.type split_restore_rt,@function
+split_restore_rt:
+	movl $15, %eax			/* SYS_rt_sigreturn */
+	syscall
 	ud2
-	.size split_call, .-split_call
+	.size split_restore_rt, .-split_restore_rt
 
 	.bss
 	.align 8

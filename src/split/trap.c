@@ -26,15 +26,18 @@
  *             emulated heap inside the window.
  *   shmat     SysV segments bypass mmap: place them with SHM_REMAP.
  *   shmdt     leaves a hole: re-reserve.
- *   rt_sigaction  the lower half's handlers would replace the application's
- *             and run with whichever thread pointer is current; for now they
- *             are recorded (so the lower half reads back what it set) and
- *             never installed. Running them is for later.
+ *   rt_sigaction  trapped from everywhere, the application's calls too
+ *             (but not signal.c's own, which carry a cookie): each half's
+ *             dispositions are recorded and the kernel gets a wrapper that
+ *             runs each half's handlers with its own thread pointer.
+ *   open, socket, pipe, dup, close and the rest of the calls that create
+ *             or free descriptors: performed and recorded (fd.c).
  *   exit_group    before the hand-off, a helper that fails (a missing
  *             library, a bad argument) would take the whole process with
  *             it; split_load reports its status instead.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -71,15 +74,6 @@ static struct {
 	size_t len;
 } shm[MAX_SHM];
 static int shm_lock;
-
-/* The kernel's struct sigaction, for the signals the lower half set. */
-struct ksigaction {
-	uintptr_t handler;
-	unsigned long flags;
-	uintptr_t restorer;
-	uint64_t mask;
-};
-static struct ksigaction lower_act[65];
 
 static void spin_take(int *l)
 {
@@ -288,20 +282,6 @@ static long do_shmdt(uintptr_t addr)
 	return 0;
 }
 
-static long do_sigaction(long sig, const struct ksigaction *act,
-			 struct ksigaction *oact, size_t setsize)
-{
-	if (sig < 1 || sig > 64 || setsize != 8)
-		return -EINVAL;
-	if (act && (sig == SIGKILL || sig == SIGSTOP))
-		return -EINVAL;
-	if (oact)
-		*oact = lower_act[sig];
-	if (act)
-		lower_act[sig] = *act;
-	return 0;
-}
-
 static long do_exit_group(long status)
 {
 	if (split_loading) {
@@ -314,27 +294,27 @@ static long do_exit_group(long status)
 	return split_sys6(SYS_exit_group, status, 0, 0, 0, 0, 0);
 }
 
-/* A SIGSYS that is not ours: do what would have happened without us. */
-static void not_ours(int sig)
-{
-	struct ksigaction dfl = {0};
-
-	split_sys6(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0, 0);
-	split_sys6(SYS_tgkill, split_sys6(SYS_getpid, 0, 0, 0, 0, 0, 0),
-		   split_sys6(SYS_gettid, 0, 0, 0, 0, 0, 0), sig, 0, 0, 0);
-}
-
 static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 {
 	greg_t *g = ((ucontext_t *)uctx)->uc_mcontext.gregs;
 	long a0 = g[REG_RDI], a1 = g[REG_RSI], a2 = g[REG_RDX];
 	long a3 = g[REG_R10], a4 = g[REG_R8], a5 = g[REG_R9];
+	int lower = split_in_window((uintptr_t)si->si_call_addr, 1);
 	enum split_trap kind;
 	long r;
 
-	if (si->si_code != SYS_SECCOMP ||
-	    !split_in_window((uintptr_t)si->si_call_addr, 1)) {
-		not_ours(sig);
+	if (si->si_code != SYS_SECCOMP) {
+		signal_sigsys_other(sig, si, uctx);
+		return;
+	}
+	if (si->si_syscall == SYS_rt_sigaction) {
+		kind = lower ? SPLIT_SIGACTION : SPLIT_UPPER_SIGACTION;
+		r = signal_set(lower, a0, (const struct ksigaction *)a1,
+			       (struct ksigaction *)a2, a3);
+		goto done;
+	}
+	if (!lower) {
+		signal_sigsys_other(sig, si, uctx);
 		return;
 	}
 	switch (si->si_syscall) {
@@ -362,55 +342,119 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 		kind = SPLIT_SHMDT;
 		r = do_shmdt(a0);
 		break;
-	case SYS_rt_sigaction:
-		kind = SPLIT_SIGACTION;
-		r = do_sigaction(a0, (const struct ksigaction *)a1,
-				 (struct ksigaction *)a2, a3);
-		break;
 	case SYS_exit_group:
 		__atomic_add_fetch(&trap_count[SPLIT_EXIT], 1, __ATOMIC_RELAXED);
 		r = do_exit_group(a0);
 		return;
 	default:
-		not_ours(sig);
-		return;
+		if (!fd_trapped(si->si_syscall)) {
+			signal_sigsys_other(sig, si, uctx);
+			return;
+		}
+		kind = SPLIT_FD;
+		r = fd_call(si->si_syscall, a0, a1, a2, a3, a4, a5);
 	}
+done:
 	__atomic_add_fetch(&trap_count[kind], 1, __ATOMIC_RELAXED);
 	g[REG_RAX] = r;
 }
 
-/* The filter. The window is a multiple of 4 GiB at a 4 GiB boundary, so the
- * high half of the instruction pointer decides. */
+/* The filter, built at install time. The application pays for the first
+ * few instructions only: rt_sigaction traps from anywhere (unless it
+ * carries signal.c's cookie); everything else is allowed at once unless
+ * the instruction pointer is in the window, which is a multiple of 4 GiB
+ * at a 4 GiB boundary, so the high half of the instruction pointer
+ * decides. Then the lower half's calls that map or unmap memory, create
+ * or close descriptors (fcntl: F_DUPFD and F_DUPFD_CLOEXEC only) and
+ * exit_group trap. */
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#define ARG_HI(i) (ARG_LO(i) + 4)
 #define IP_HI (offsetof(struct seccomp_data, instruction_pointer) + 4)
 #define WIN_HI_LO ((uint32_t)(SPLIT_WINDOW_BASE >> 32))
 #define WIN_HI_END ((uint32_t)((SPLIT_WINDOW_BASE + SPLIT_WINDOW_SIZE) >> 32))
 _Static_assert((SPLIT_WINDOW_BASE | SPLIT_WINDOW_SIZE) % (1ul << 32) == 0,
 	       "the filter needs a window aligned to 4 GiB");
 
-#define TRAPPED(nr, k) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 8 - (k), 0)
-
-static struct sock_filter filter[] = {
-	/* 0 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-	/* 1 */ BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 9),
-	/* 2 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-	/* 3..10: to 12 if trapped */
-	TRAPPED(SYS_mmap, 0),
-	TRAPPED(SYS_munmap, 1),
-	TRAPPED(SYS_mremap, 2),
-	TRAPPED(SYS_brk, 3),
-	TRAPPED(SYS_shmat, 4),
-	TRAPPED(SYS_shmdt, 5),
-	TRAPPED(SYS_rt_sigaction, 6),
-	TRAPPED(SYS_exit_group, 7),
-	/* 11 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	/* 12 */ BPF_STMT(BPF_LD | BPF_W | BPF_ABS, IP_HI),
-	/* 13 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, WIN_HI_LO, 0, 2),
-	/* 14 */ BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, WIN_HI_END, 1, 0),
-	/* 15 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
-	/* 16 */ BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+static const int lower_trapped[] = {
+	SYS_mmap, SYS_munmap, SYS_mremap, SYS_brk, SYS_shmat, SYS_shmdt,
+	SYS_exit_group, SYS_open, SYS_openat, SYS_openat2, SYS_creat,
+	SYS_socket, SYS_socketpair, SYS_accept, SYS_accept4, SYS_pipe,
+	SYS_pipe2, SYS_eventfd, SYS_eventfd2, SYS_epoll_create,
+	SYS_epoll_create1, SYS_dup, SYS_dup2, SYS_dup3, SYS_memfd_create,
+	SYS_timerfd_create, SYS_signalfd, SYS_signalfd4, SYS_inotify_init,
+	SYS_inotify_init1, SYS_fanotify_init, SYS_userfaultfd,
+	SYS_perf_event_open, SYS_pidfd_open, SYS_pidfd_getfd,
+	SYS_io_uring_setup, SYS_close, SYS_close_range,
 };
+
+#define NLOWER (sizeof(lower_trapped) / sizeof(lower_trapped[0]))
+#define MAX_FILTER (NLOWER + 32)
+
+/* Jump targets: the next instruction, the two verdicts, or (from 3 on)
+ * the index of an instruction further on. */
+enum { NEXT, TRAP, ALLOW, IP_TEST = 8 };
+
+struct fbuild {
+	struct sock_filter f[MAX_FILTER];
+	unsigned char jt[MAX_FILTER], jf[MAX_FILTER];
+	int n;
+};
+
+static void emit(struct fbuild *b, uint16_t code, uint32_t k, int jt, int jf)
+{
+	b->f[b->n] = (struct sock_filter)BPF_JUMP(code, k, 0, 0);
+	b->jt[b->n] = jt;
+	b->jf[b->n] = jf;
+	b->n++;
+}
+
+#define LD(b, off) emit(b, BPF_LD | BPF_W | BPF_ABS, (off), NEXT, NEXT)
+#define JEQ(b, k, t, f) emit(b, BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+#define JGE(b, k, t, f) emit(b, BPF_JMP | BPF_JGE | BPF_K, (k), (t), (f))
+
+static void build_filter(struct fbuild *b)
+{
+	int allow, trap;
+
+	b->n = 0;
+	LD(b, offsetof(struct seccomp_data, arch));
+	JEQ(b, AUDIT_ARCH_X86_64, NEXT, ALLOW);
+	LD(b, offsetof(struct seccomp_data, nr));
+	JEQ(b, SYS_rt_sigaction, NEXT, IP_TEST);
+	LD(b, ARG_LO(5));
+	JEQ(b, (uint32_t)TRAP_COOKIE, NEXT, TRAP);
+	LD(b, ARG_HI(5));
+	JEQ(b, (uint32_t)(TRAP_COOKIE >> 32), ALLOW, TRAP);
+	LD(b, IP_HI); /* instruction IP_TEST */
+	JGE(b, WIN_HI_LO, NEXT, ALLOW);
+	JGE(b, WIN_HI_END, ALLOW, NEXT);
+	LD(b, offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < NLOWER; i++)
+		JEQ(b, lower_trapped[i], TRAP, NEXT);
+	JEQ(b, SYS_fcntl, NEXT, ALLOW);
+	LD(b, ARG_LO(1));
+	JEQ(b, F_DUPFD, TRAP, NEXT);
+	JEQ(b, F_DUPFD_CLOEXEC, TRAP, ALLOW);
+	allow = b->n;
+	b->f[b->n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+						    SECCOMP_RET_ALLOW);
+	trap = b->n;
+	b->f[b->n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+						    SECCOMP_RET_TRAP);
+	/* targets to offsets */
+	for (int i = 0; i < allow; i++) {
+		int t[2] = {b->jt[i], b->jf[i]};
+		for (int k = 0; k < 2; k++) {
+			int to = t[k] == TRAP ? trap : t[k] == ALLOW ? allow : -1;
+			int off = to < 0 ? (t[k] == NEXT ? 0 : t[k] - (i + 1))
+					 : to - (i + 1);
+			if (k == 0)
+				b->f[i].jt = (uint8_t)off;
+			else
+				b->f[i].jf = (uint8_t)off;
+		}
+	}
+}
 
 /* Called from the upper half, so it may use libc (the kernel wants a
  * signal restorer, which libc's sigaction provides). no_new_privs and the
@@ -419,16 +463,23 @@ static struct sock_filter filter[] = {
  * thread of the process. Returns 0 or -errno. */
 int trap_install(void)
 {
-	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = filter,
-	};
+	static struct fbuild b;
+	struct sock_fprog prog;
 	struct sigaction sa = {
 		.sa_sigaction = on_sigsys,
 		.sa_flags = SA_SIGINFO | SA_RESTART,
 	};
 	long r;
 
+	build_filter(&b);
+	if (b.f[IP_TEST].k != IP_HI)
+		return -EINVAL; /* IP_TEST names the wrong instruction */
+	prog.len = b.n;
+	prog.filter = b.f;
+	/* the application's dispositions so far, then ours for SIGSYS */
+	r = signal_import();
+	if (r < 0)
+		return (int)r;
 	if (sigaction(SIGSYS, &sa, NULL) < 0)
 		return -errno;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)

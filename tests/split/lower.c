@@ -5,18 +5,25 @@
  * "exit" it exits first instead, as a broken helper would.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lower.h"
+#include "split/helper.h"
 
 static long l_add(long a, long b, long c)
 {
@@ -201,6 +208,168 @@ static long l_brk0(long n)
 	return r ? -1 : n;
 }
 
+static long l_many(long a, long b, long c, long d, long e, long f, double x,
+		   long g, double y, long h, long i, long j)
+{
+	return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + (long)(x * 7) +
+	       8 * g + (long)(y * 9) + 10 * h + 11 * i + 12 * j;
+}
+
+/* The words of the TCB the stack protector and the pointer mangling read
+ * (glibc x86_64: %fs:0x28, %fs:0x30). */
+static long l_guards(long out)
+{
+	uintptr_t *o = (uintptr_t *)out;
+
+	__asm__ volatile("movq %%fs:0x28, %0" : "=r"(o[0]));
+	__asm__ volatile("movq %%fs:0x30, %0" : "=r"(o[1]));
+	return 0;
+}
+
+static long l_errno(long v)
+{
+	errno = (int)v;
+	return (long)&errno;
+}
+
+static long l_tp(void)
+{
+	uintptr_t tp;
+
+	__asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+	return (long)tp;
+}
+
+static __thread long tls_slot = -1;
+static long l_tls(long v)
+{
+	long old = tls_slot;
+
+	tls_slot = v;
+	return old;
+}
+
+static volatile long usr2_count;
+static volatile uintptr_t usr2_tp;
+static __thread long usr2_tls; /* touched: it must be a lower TCB */
+static void on_usr2(int sig)
+{
+	int saved = errno;
+
+	usr2_tls++;
+	usr2_tp = (uintptr_t)l_tp();
+	usr2_count++;
+	errno = saved;
+}
+
+static long l_sigusr2(void)
+{
+	struct sigaction sa = {.sa_handler = on_usr2, .sa_flags = SA_RESTART};
+
+	return sigaction(SIGUSR2, &sa, NULL) < 0 ? -errno : 1;
+}
+
+static long l_sigcount(long tp_out)
+{
+	*(uintptr_t *)tp_out = usr2_tp;
+	return usr2_count;
+}
+
+/* Mostly plain arithmetic, so that a signal finds the instruction pointer
+ * in the helper's code rather than in the vDSO's clock_gettime. */
+static long l_spin(long ms)
+{
+	struct timespec t0, t;
+	volatile long spins = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		for (int i = 0; i < 200000; i++)
+			spins++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 +
+			 (t.tv_nsec - t0.tv_nsec) / 1000000 <
+		 ms);
+	return spins;
+}
+
+static volatile int lthread_tid;
+
+static void *lthread_main(void *arg)
+{
+	lthread_tid = (int)syscall(SYS_gettid);
+	l_spin((long)arg);
+	return NULL;
+}
+
+static long l_lthread(long ms)
+{
+	pthread_attr_t a;
+	pthread_t t;
+
+	lthread_tid = 0;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, lthread_main, (void *)ms))
+		return -1;
+	pthread_attr_destroy(&a);
+	while (!lthread_tid)
+		sched_yield();
+	return lthread_tid;
+}
+
+static volatile long segv_count;
+static char *segv_page;
+
+static void on_segv(int sig, siginfo_t *si, void *uc)
+{
+	segv_count++;
+	mprotect((void *)((uintptr_t)si->si_addr & ~4095ul), 4096,
+		 PROT_READ | PROT_WRITE);
+}
+
+static long l_fault(long what)
+{
+	struct sigaction sa = {.sa_sigaction = on_segv, .sa_flags = SA_SIGINFO};
+
+	if (what == 0)
+		return sigaction(SIGSEGV, &sa, NULL) < 0 ? -errno : 1;
+	segv_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	if (segv_page == MAP_FAILED)
+		return -errno;
+	*(volatile char *)segv_page = 1; /* faults once, then goes on */
+	munmap(segv_page, 4096);
+	return segv_count;
+}
+
+static long l_fds(long out)
+{
+	int *o = (int *)out, p[2], sv[2], n = 0;
+
+	if (pipe(p) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		return -errno;
+	o[n++] = p[0];
+	o[n++] = p[1];
+	o[n++] = sv[0];
+	o[n++] = sv[1];
+	o[n++] = eventfd(0, EFD_CLOEXEC);
+	o[n++] = epoll_create1(EPOLL_CLOEXEC);
+	o[n++] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	o[n++] = dup(o[6]);
+	o[n++] = dup2(o[6], 200);
+	o[n++] = fcntl(o[6], F_DUPFD_CLOEXEC, 300);
+	/* two that are closed again */
+	o[n++] = open("/dev/null", O_RDONLY);
+	close(o[n - 1]);
+	o[n++] = socket(AF_INET, SOCK_DGRAM, 0);
+	close(o[n - 1]);
+	for (int i = 0; i < n; i++)
+		if (o[i] < 0)
+			return -errno;
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	static void *table[L_NFUNCS] = {
@@ -216,18 +385,20 @@ int main(int argc, char **argv)
 		[L_SHM] = l_shm,
 		[L_MREMAP] = l_mremap,
 		[L_BRK0] = l_brk0,
+		[L_MANY] = l_many,
+		[L_GUARDS] = l_guards,
+		[L_ERRNO] = l_errno,
+		[L_TP] = l_tp,
+		[L_TLS] = l_tls,
+		[L_SIGUSR2] = l_sigusr2,
+		[L_SIGCOUNT] = l_sigcount,
+		[L_SPIN] = l_spin,
+		[L_FDS] = l_fds,
+		[L_LTHREAD] = l_lthread,
+		[L_FAULT] = l_fault,
 	};
-	void (*handoff)(void *const *, long);
 
-	if (argc < 2) {
-		fprintf(stderr, "%s: the lower half of tests/split; run by "
-				"split_test, not by hand\n",
-			argv[0]);
-		return 2;
-	}
 	if (argc > 2 && !strcmp(argv[2], "exit"))
 		exit(3);
-	handoff = (void (*)(void *const *, long))strtoul(argv[1], NULL, 16);
-	handoff(table, L_NFUNCS);
-	return 1; /* not reached */
+	return split_helper_main(argc, argv, table, L_NFUNCS);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The split process (src/split): a lower-half helper (lower.c) loaded into
-# the window of an upper half (split_test.c), called, confined and timed.
+# the window of an upper half (split_test.c), called, confined and timed;
+# then the real MPICH as the lower half (mpi_split.c), under mpiexec.
 # Prints one "PASS split/..." or "FAIL split/..." line per check, and
 # "info split/..." lines with the measured costs; exits non-zero if any
 # check failed. Builds what it needs with `make split`.
@@ -49,6 +50,41 @@ run cycles "$bt/split_test" cycles "$bt/lower"
 run bench "$bt/split_test" bench "$bt/lower"
 run exit "$bt/split_test" exit "$bt/lower"
 run missing "$bt/split_test" missing "$T/no-such-helper"
+run cross "$bt/split_test" cross "$bt/lower"
+run threads "$bt/split_test" threads "$bt/lower"
+run signals "$bt/split_test" signals "$bt/lower"
+run fds "$bt/split_test" fds "$bt/lower"
+run notpie "$bt/split_test" notpie "$bt/lower_nopie"
+run notelf "$bt/split_test" notelf "$here/run.sh"
+run nolib "$bt/split_test" nolib "$bt/lower_nolib"
+
+# The real MPICH in the lower half (mpi_split.c), against the same logic
+# linked with MPICH natively (mpi_native.c). This machine may have fewer
+# cores than ranks: 4 ranks busy-polling on 2 cores make the ping-pong
+# slow, so it is short there.
+mpi() {
+	local n=$1 iters=$2 native
+	if readelf -d "$bt/mpi_split" | grep -q 'NEEDED.*mpi'; then
+		echo "FAIL split/mpi-n$n/not-linked: mpi_split is linked with MPI"
+		fails=$((fails + 1))
+	fi
+	run mpi-n$n timeout 120 mpiexec.mpich -n "$n" "$bt/mpi_split" \
+		"mpi-n$n" "$n" "$bt/mpi_lower" "$iters"
+	native=$(timeout 120 mpiexec.mpich -n "$n" "$bt/mpi_native" "$iters" 2>&1 |
+		sed -n 's/^native-latency \([0-9.]*\) us.*/\1/p')
+	if [ -n "$native" ]; then
+		echo "info split/mpi-n$n/latency-native: native $native us half round trip (same ping-pong, linked with MPICH, $iters round trips)"
+	else
+		echo "FAIL split/mpi-n$n/native: the native baseline did not run"
+		fails=$((fails + 1))
+	fi
+}
+if [ -x "$bt/mpi_split" ] && command -v mpiexec.mpich >/dev/null; then
+	mpi 2 5000
+	mpi 4 200
+else
+	echo "info split/mpi: skipped (MPICH's headers or mpiexec.mpich missing)"
+fi
 
 # seccomp with no_new_privs needs no privilege: the same, as nobody
 if [ "$(id -u)" = 0 ] && setpriv --reuid=nobody --regid=nogroup --clear-groups \

@@ -11,6 +11,19 @@
  *   split_test bench LOWER    the cost of a crossing, printed
  *   split_test exit LOWER     a helper that exits before its hand-off
  *   split_test missing PATH   a helper that does not exist
+ *   split_test cross LOWER    calls with twelve arguments through
+ *                             split_enter/split_leave; canary, pointer
+ *                             guard and errno across the crossing
+ *   split_test threads LOWER  several upper threads, each with its own
+ *                             lower thread pointer, one at a time and at
+ *                             once; released when they exit
+ *   split_test signals LOWER  the lower half's SIGUSR2 handler and the
+ *                             application's SIGUSR1/SIGHUP handlers, in
+ *                             and out of lower calls, each with its own
+ *                             thread pointer
+ *   split_test fds LOWER      the lower half's descriptors, tracked
+ *   split_test notpie|notelf|nolib PATH
+ *                             helpers that cannot load
  *
  * Prints "PASS split/MODE/NAME" or "FAIL split/MODE/NAME: why" per check,
  * and "info split/NAME: ..." for measurements; exits 1 if anything failed.
@@ -27,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "lower.h"
@@ -49,103 +63,7 @@ static __attribute__((format(printf, 2, 3))) void check(int ok,
 	failures += !ok;
 }
 
-/* --- /proc/self/maps, read without touching the heap ------------------ */
-
-#define MAX_MAPS 4096
-
-struct mapping {
-	unsigned long start, end;
-	char path[160];
-};
-
-struct maps {
-	int n;
-	struct mapping m[MAX_MAPS];
-};
-
-static char maps_buf[1 << 20];
-
-static int read_maps(struct maps *mp)
-{
-	int fd = open("/proc/self/maps", O_RDONLY);
-	size_t len = 0;
-	ssize_t r;
-	char *line, *nl;
-
-	if (fd < 0)
-		return -1;
-	while ((r = read(fd, maps_buf + len, sizeof(maps_buf) - 1 - len)) > 0)
-		len += r;
-	close(fd);
-	maps_buf[len] = 0;
-	mp->n = 0;
-	for (line = maps_buf; *line && mp->n < MAX_MAPS; line = nl + 1) {
-		struct mapping *m = &mp->m[mp->n++];
-		int pos = 0;
-		nl = strchr(line, '\n');
-		if (!nl)
-			break;
-		*nl = 0;
-		m->path[0] = 0;
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &m->start,
-			   &m->end, &pos) < 2)
-			return -1;
-		if (pos)
-			snprintf(m->path, sizeof(m->path), "%s", line + pos);
-	}
-	return 0;
-}
-
-static int in_window(unsigned long a, unsigned long b)
-{
-	return split_in_window(a, b - a);
-}
-
-/* Every part of AFTER's mappings that BEFORE did not cover must lie in the
- * window; so must every mapping of a file only the lower half uses. */
-static int maps_confined(const struct maps *before, const struct maps *after,
-			 const char *lower_path)
-{
-	int bad = 0;
-
-	for (int i = 0; i < after->n; i++) {
-		const struct mapping *m = &after->m[i];
-		unsigned long a = m->start;
-		for (int j = 0; j < before->n && a < m->end; j++) {
-			const struct mapping *o = &before->m[j];
-			if (o->end <= a || o->start >= m->end)
-				continue;
-			if (o->start > a && !in_window(a, o->start)) {
-				printf("    new, outside the window: %lx-%lx %s\n",
-				       a, o->start, m->path);
-				bad = 1;
-			}
-			a = o->end;
-		}
-		if (a < m->end && !in_window(a, m->end)) {
-			printf("    new, outside the window: %lx-%lx %s\n", a,
-			       m->end, m->path);
-			bad = 1;
-		}
-		if (!strcmp(m->path, lower_path) &&
-		    !in_window(m->start, m->end)) {
-			printf("    the helper outside the window: %lx-%lx\n",
-			       m->start, m->end);
-			bad = 1;
-		}
-	}
-	return !bad;
-}
-
-/* Does the window hold a mapping of a file whose name contains NAME? */
-static int window_has(const struct maps *mp, const char *name)
-{
-	for (int i = 0; i < mp->n; i++)
-		if (strstr(mp->m[i].path, name) &&
-		    in_window(mp->m[i].start, mp->m[i].end))
-			return 1;
-	return 0;
-}
+#include "maps.h"
 
 /* --- the checks ---------------------------------------------------------- */
 
@@ -462,6 +380,418 @@ static int mode_exit(const char *lower)
 	return failures != 0;
 }
 
+
+/* --- crossings with any signature ----------------------------------------- */
+
+static long many_expected(long a, long b, long c, long d, long e, long f,
+			  double x, long g, double y, long h, long i, long j)
+{
+	return a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + (long)(x * 7) +
+	       8 * g + (long)(y * 9) + 10 * h + 11 * i + 12 * j;
+}
+
+static __thread long upper_tls_word = 11;
+
+static int mode_cross(const char *lower)
+{
+	enum { N = 20000 };
+	l_many_fn many;
+	struct split_stats s0, s1;
+	uintptr_t up[2], low[2];
+	split_token t;
+	long r, want, *lerr;
+	double t0;
+	int e;
+
+	if (load(lower, NULL) < 0)
+		return 1;
+	many = (l_many_fn)F[L_MANY];
+	split_stats(&s0);
+	t = split_enter();
+	r = many(1, 2, 3, 4, 5, 6, 1.5, 8, 2.5, 10, 11, -12);
+	split_leave(t);
+	split_stats(&s1);
+	want = many_expected(1, 2, 3, 4, 5, 6, 1.5, 8, 2.5, 10, 11, -12);
+	check(r == want && s1.crossings - s0.crossings == 1,
+	      "twelve-args: a lower function with twelve arguments (two "
+	      "doubles, six on the stack) = %ld (expected %ld), one crossing",
+	      r, want);
+
+	/* both libcs read the same canary and pointer guard: AT_RANDOM */
+	__asm__ volatile("movq %%fs:0x28, %0" : "=r"(up[0]));
+	__asm__ volatile("movq %%fs:0x30, %0" : "=r"(up[1]));
+	split_call1(F[L_GUARDS], low);
+	check(up[0] && up[0] == low[0],
+	      "canary: the lower TCB's stack canary is the upper one's (%#lx, "
+	      "%#lx)",
+	      (unsigned long)low[0], (unsigned long)up[0]);
+	check(up[1] && up[1] == low[1],
+	      "pointer-guard: the lower TCB's pointer guard is the upper "
+	      "one's");
+
+	/* the crossing leaves the upper errno and TLS alone */
+	errno = 77;
+	upper_tls_word = 12;
+	t = split_enter();
+	lerr = (long *)((long (*)(long))F[L_ERRNO])(1234);
+	split_leave(t);
+	e = errno;
+	check(e == 77 && upper_tls_word == 12 &&
+		      split_in_window((uintptr_t)lerr, 1) &&
+		      (int *)lerr != &errno,
+	      "errno: the lower half set its errno (at %p, in the window), "
+	      "the upper errno is still %d",
+	      (void *)lerr, e);
+
+	t0 = now();
+	for (int i = 0; i < N; i++) {
+		t = split_enter();
+		r = ((long (*)(void))F[L_NOP])();
+		split_leave(t);
+	}
+	t0 = now() - t0;
+	printf("info split/cross-inline: %.0f ns per split_enter + call + "
+	       "split_leave\n",
+	       t0 / N * 1e9);
+	return failures != 0;
+}
+
+/* --- several upper threads ------------------------------------------------ */
+
+static pthread_mutex_t serial = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t all_called; /* all alive: their TCBs differ */
+static uintptr_t thread_tps[8];
+static long thread_seen[8];
+static volatile int concurrent_bad;
+
+static void *serial_thread(void *arg)
+{
+	long i = (long)arg;
+
+	pthread_mutex_lock(&serial); /* MPI_THREAD_SERIALIZED: one at a time */
+	thread_tps[i] = split_call0(F[L_TP]);
+	/* a fresh lower TLS (the variable's initial value is -1), its own */
+	thread_seen[i] = split_call1(F[L_TLS], 1000 + i);
+	if (split_call1(F[L_TLS], 2000 + i) != 1000 + i ||
+	    split_thread_lower_tp() != thread_tps[i])
+		thread_seen[i] = -2;
+	pthread_mutex_unlock(&serial);
+	pthread_barrier_wait(&all_called);
+	return NULL;
+}
+
+static void *concurrent_thread(void *arg)
+{
+	long me = (long)arg * 1000000;
+
+	for (long k = 0; k < 5000; k++)
+		if (split_call1(F[L_TLS], me + k) != (k ? me + k - 1 : -1))
+			concurrent_bad++;
+	return NULL;
+}
+
+static int count_tasks(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY), n = -1;
+	ssize_t len;
+	char *p;
+
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[len > 0 ? len : 0] = 0;
+	p = strstr(buf, "Threads:");
+	if (p)
+		n = atoi(p + 8);
+	return n;
+}
+
+static int mode_threads(const char *lower)
+{
+	enum { T = 4 };
+	pthread_t t[T];
+	struct split_stats st;
+	uintptr_t main_tp;
+	int ok, distinct = 1, tasks0, tasks1 = -1;
+
+	if (load(lower, NULL) < 0)
+		return 1;
+	main_tp = split_call0(F[L_TP]);
+	split_call1(F[L_TLS], 100);
+	tasks0 = count_tasks();
+	pthread_barrier_init(&all_called, NULL, T);
+	for (long i = 0; i < T; i++)
+		pthread_create(&t[i], NULL, serial_thread, (void *)i);
+	for (int i = 0; i < T; i++)
+		pthread_join(t[i], NULL);
+	ok = 1;
+	for (int i = 0; i < T; i++) {
+		ok &= thread_seen[i] == -1 && split_in_window(thread_tps[i], 1);
+		distinct &= thread_tps[i] != main_tp;
+		for (int j = 0; j < i; j++)
+			distinct &= thread_tps[i] != thread_tps[j];
+	}
+	check(ok && distinct,
+	      "serialized: %d upper threads, one at a time, each with its own "
+	      "lower thread pointer and lower TLS (%#lx %#lx ...; main %#lx)",
+	      T, (unsigned long)thread_tps[0], (unsigned long)thread_tps[1],
+	      (unsigned long)main_tp);
+	check(split_call1(F[L_TLS], 0) == 100,
+	      "loader-tls: the loading thread's lower TLS is untouched");
+
+	for (long i = 0; i < T; i++)
+		pthread_create(&t[i], NULL, concurrent_thread, (void *)(i + 1));
+	for (int i = 0; i < T; i++)
+		pthread_join(t[i], NULL);
+	check(!concurrent_bad, "concurrent: %d threads crossing at once, "
+			       "5000 times each, never saw another's lower "
+			       "TLS (%d mismatches)",
+	      T, concurrent_bad);
+
+	/* exited upper threads release their parked lower threads */
+	for (int i = 0; i < 100 && (tasks1 = count_tasks()) != tasks0; i++)
+		usleep(10000);
+	split_stats(&st);
+	check(st.threads == 1 && tasks1 == tasks0,
+	      "released: after the threads exit, %ld paired thread(s) and "
+	      "%d kernel threads (%d before)",
+	      st.threads, tasks1, tasks0);
+	return failures != 0;
+}
+
+/* --- signals ------------------------------------------------------------ */
+
+static uintptr_t main_upper_tp;
+static volatile int app_hits, app_bad_tp, app_inside, hup_hits;
+static __thread int app_tls;
+
+static void on_app_signal(int sig, siginfo_t *si, void *uc)
+{
+	greg_t *g = ((ucontext_t *)uc)->uc_mcontext.gregs;
+
+	if (split_get_tp() != main_upper_tp)
+		app_bad_tp++;
+	app_tls++; /* the upper TLS: wrong memory if FS were the lower's */
+	if (split_in_window(g[REG_RIP], 1))
+		app_inside++;
+	if (sig == SIGHUP)
+		hup_hits++;
+	else
+		app_hits++;
+}
+
+struct shot {
+	pthread_t to;
+	int sig, delay_ms;
+};
+
+static void *shooter(void *arg)
+{
+	struct shot *s = arg;
+
+	usleep(s->delay_ms * 1000);
+	pthread_kill(s->to, s->sig);
+	return NULL;
+}
+
+static volatile int app_segv;
+static char *volatile app_page;
+
+static void on_app_segv(int sig, siginfo_t *si, void *uc)
+{
+	/* unprotect whatever page faulted, so that a fault routed to the
+	 * wrong half fails the check instead of recurring for ever */
+	app_segv++;
+	mprotect((void *)((uintptr_t)si->si_addr & ~4095ul), 4096,
+		 PROT_READ | PROT_WRITE);
+}
+
+/* Spin MS inside the lower half while another thread sends SIG here. */
+static void signal_while_inside(int sig, int ms)
+{
+	struct shot s = {pthread_self(), sig, ms / 3};
+	pthread_t t;
+
+	pthread_create(&t, NULL, shooter, &s);
+	split_call1(F[L_SPIN], ms);
+	pthread_join(t, NULL);
+}
+
+static void *idle_thread(void *arg)
+{
+	usleep(300000);
+	return NULL;
+}
+
+static int mode_signals(const char *lower)
+{
+	struct sigaction sa = {.sa_sigaction = on_app_signal,
+			       .sa_flags = SA_SIGINFO | SA_RESTART}, back;
+	struct split_stats st;
+	uintptr_t tp = 0, lower_tp;
+	pthread_t idle;
+	long n, tid;
+
+	/* one application handler from before the lower half, one after */
+	sigaction(SIGUSR1, &sa, NULL);
+	main_upper_tp = split_get_tp();
+	if (load(lower, NULL) < 0)
+		return 1;
+	sigaction(SIGHUP, &sa, NULL);
+	lower_tp = split_thread_lower_tp();
+	check(split_call0(F[L_SIGUSR2]) == 1,
+	      "lower-installs: the lower half installs its SIGUSR2 handler");
+
+	raise(SIGUSR2);
+	n = split_call1(F[L_SIGCOUNT], &tp);
+	check(n == 1 && tp == lower_tp,
+	      "lower-while-upper: SIGUSR2 raised in the upper half ran the "
+	      "lower handler (%ld) with this thread's lower thread pointer "
+	      "(%#lx)",
+	      n, (unsigned long)tp);
+
+	signal_while_inside(SIGUSR2, 300);
+	n = split_call1(F[L_SIGCOUNT], &tp);
+	check(n == 2 && tp == lower_tp,
+	      "lower-while-lower: SIGUSR2 during a lower call ran the lower "
+	      "handler (%ld)",
+	      n);
+
+	signal_while_inside(SIGUSR1, 300);
+	check(app_hits == 1 && !app_bad_tp && app_tls == 1 && app_inside == 1,
+	      "app-while-lower: SIGUSR1 during a lower call ran the "
+	      "application's handler (%d) with the upper thread pointer (%d "
+	      "wrong) and TLS (%d), interrupting lower code (%d)",
+	      app_hits, app_bad_tp, app_tls, app_inside);
+	signal_while_inside(SIGHUP, 300);
+	check(hup_hits == 1 && !app_bad_tp && app_tls == 2 && app_inside == 2,
+	      "app-after-load: a handler the application set after loading "
+	      "(SIGHUP) runs the same way (%d)",
+	      hup_hits);
+	raise(SIGUSR1);
+	check(app_hits == 2 && !app_bad_tp && app_inside == 2,
+	      "app-while-upper: SIGUSR1 in the upper half runs the "
+	      "application's handler (%d)",
+	      app_hits);
+
+	/* a thread that never crossed borrows the loading thread's TCB */
+	pthread_create(&idle, NULL, idle_thread, NULL);
+	usleep(50000);
+	pthread_kill(idle, SIGUSR2);
+	pthread_join(idle, NULL);
+	n = split_call1(F[L_SIGCOUNT], &tp);
+	check(n == 3 && tp == lower_tp,
+	      "lower-on-new-thread: SIGUSR2 to a thread that never crossed "
+	      "ran the lower handler (%ld)",
+	      n);
+
+	/* a lower-only thread (UCX's progress thread, say) cannot run the
+	 * application's handler: the loading thread gets it instead */
+	tid = split_call1(F[L_LTHREAD], 300);
+	usleep(50000);
+	syscall(SYS_tgkill, getpid(), tid, SIGUSR1);
+	for (int i = 0; i < 100 && app_hits < 3; i++)
+		usleep(10000);
+	split_stats(&st);
+	check(tid > 0 && app_hits == 3 && !app_bad_tp &&
+		      st.signals_forwarded == 1,
+	      "app-on-lower-thread: SIGUSR1 to a lower-only thread (%ld) was "
+	      "sent on to the loading thread, whose handler ran with its "
+	      "upper thread pointer (%d, %lu forwarded)",
+	      tid, app_hits, (unsigned long)st.signals_forwarded);
+
+	/* both halves handle SIGSEGV: a fault goes to the half that faulted */
+	sa.sa_sigaction = on_app_segv;
+	sigaction(SIGSEGV, &sa, NULL);
+	sa.sa_sigaction = on_app_signal;
+	n = split_call1(F[L_FAULT], 0);
+	n = n == 1 ? split_call1(F[L_FAULT], 1) : -1;
+	app_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	*(volatile char *)app_page = 1;
+	check(n == 1 && app_segv == 1,
+	      "faults: a fault in lower code ran the lower SIGSEGV handler "
+	      "(%ld), one in upper code the application's (%d)",
+	      n, app_segv);
+
+	check(!sigaction(SIGUSR1, NULL, &back) &&
+		      back.sa_sigaction == on_app_signal &&
+		      !sigaction(SIGUSR2, NULL, &back) &&
+		      back.sa_handler == SIG_DFL &&
+		      split_call1(F[L_SIGACTION], SIGTERM) == 1,
+	      "read-back: each half reads back its own dispositions");
+	split_stats(&st);
+	check(st.signals_lower == 4 && st.signals_upper == 5,
+	      "counts: %lu lower and %lu upper handler runs",
+	      (unsigned long)st.signals_lower,
+	      (unsigned long)st.signals_upper);
+	return failures != 0;
+}
+
+/* --- descriptors ---------------------------------------------------------- */
+
+static int mode_fds(const char *lower)
+{
+	static unsigned char before[MAX_FDS / 8], now[MAX_FDS / 8];
+	int o[16], list[64], n, nl, ok = 1, all_listed = 1, upper_fd;
+
+	read_fds(before);
+	if (load(lower, NULL) < 0)
+		return 1;
+	n = (int)split_call1(F[L_FDS], o);
+	check(n == L_FDS_OPEN + 2, "calls: the lower half opened %d "
+				   "descriptors of nine kinds",
+	      n);
+	if (n != L_FDS_OPEN + 2)
+		return 1;
+	for (int i = 0; i < L_FDS_OPEN; i++)
+		ok &= split_is_lower_fd(o[i]);
+	check(ok, "marked: pipe, socketpair, eventfd, epoll, open, dup, dup2 "
+		  "(%d), F_DUPFD (%d) are lower descriptors",
+	      o[8], o[9]);
+	check(!split_is_lower_fd(o[10]) && !split_is_lower_fd(o[11]),
+	      "closed: the two it closed again are not (%d, %d)", o[10],
+	      o[11]);
+	upper_fd = open("/dev/null", O_RDONLY);
+	check(upper_fd >= 0 && !split_is_lower_fd(upper_fd),
+	      "upper: a descriptor the application opens (%d) is not",
+	      upper_fd);
+	nl = split_lower_fds(list, 64);
+	read_fds(now);
+	for (int i = 0; i < L_FDS_OPEN; i++) {
+		int found = 0;
+		for (int j = 0; j < nl && j < 64; j++)
+			found |= list[j] == o[i];
+		all_listed &= found;
+	}
+	ok = 1;
+	for (int j = 0; j < nl && j < 64; j++)
+		ok &= fd_is_set(now, list[j]) && !fd_is_set(before, list[j]);
+	check(all_listed && ok && nl == L_FDS_OPEN,
+	      "list: split_lower_fds lists exactly these %d, all open, none "
+	      "the application's (%d listed)",
+	      L_FDS_OPEN, nl);
+	close(upper_fd);
+	return failures != 0;
+}
+
+/* --- helpers that cannot load --------------------------------------------- */
+
+static int mode_bad(const char *path, const char *want)
+{
+	long n = split_load(path, NULL);
+	char buf[32];
+
+	check(n < 0 && strstr(split_error(), want),
+	      "refused: split_load fails with \"%s\" (%s)", want,
+	      split_error());
+	snprintf(buf, sizeof(buf), "%d", 7);
+	check(!strcmp(buf, "7"), "upper-goes-on: the upper half goes on");
+	return failures != 0;
+}
+
 static int mode_missing(const char *path)
 {
 	long n = split_load(path, NULL);
@@ -477,7 +807,8 @@ int main(int argc, char **argv)
 {
 	if (argc != 3) {
 		fprintf(stderr, "usage: split_test load|cycles|bench|exit|"
-				"missing LOWER\n");
+				"missing|cross|threads|signals|fds|notpie|"
+				"notelf|nolib LOWER\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -491,6 +822,20 @@ int main(int argc, char **argv)
 		return mode_exit(argv[2]);
 	if (!strcmp(argv[1], "missing"))
 		return mode_missing(argv[2]);
+	if (!strcmp(argv[1], "cross"))
+		return mode_cross(argv[2]);
+	if (!strcmp(argv[1], "threads"))
+		return mode_threads(argv[2]);
+	if (!strcmp(argv[1], "signals"))
+		return mode_signals(argv[2]);
+	if (!strcmp(argv[1], "fds"))
+		return mode_fds(argv[2]);
+	if (!strcmp(argv[1], "notpie"))
+		return mode_bad(argv[2], "not position-independent");
+	if (!strcmp(argv[1], "notelf"))
+		return mode_bad(argv[2], "not an x86_64 ELF file");
+	if (!strcmp(argv[1], "nolib"))
+		return mode_bad(argv[2], "status 127");
 	fprintf(stderr, "split_test: unknown mode %s\n", argv[1]);
 	return 2;
 }
