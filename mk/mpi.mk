@@ -30,8 +30,18 @@ MPI_CFLAGS := $(BASE) $(CFLAGS) -fPIC -fvisibility=hidden -ftls-model=initial-ex
 MPI_TEST_SRC := $(filter-out tests/mpi/lower_table_check.c,$(wildcard tests/mpi/*.c))
 MPI_TESTS := $(patsubst tests/mpi/%.c,$(B)/tests/mpi/%,$(MPI_TEST_SRC))
 
+# The split lower half: the helper program (a PIE linked with the real
+# MPICH, holding the generated table), in libexec/cairn/ of the build tree
+# as of the install tree, where libmpich.so.12 finds it (lower_split.c).
+# Its DT_RPATH (not RUNPATH: that one yields to LD_LIBRARY_PATH) names the
+# real MPICH's directory, so that the lower half never loads cairn's
+# libmpich.so.12, which comes first in the job's LD_LIBRARY_PATH.
+MPI_HELPER := $(B)/libexec/cairn/cairn-mpi-lower
+MPICH_LIBDIR ?= $(patsubst %/,%,$(dir $(realpath $(shell $(CC) -print-file-name=libmpich.so.12))))
+
 all: mpi
-mpi: $(MPI_LIB) $(MPI_LIBDIR)/libmpi.so.12 $(MPI_TESTS) $(B)/tests/mpi/lower_table_check
+mpi: $(MPI_LIB) $(MPI_LIBDIR)/libmpi.so.12 $(MPI_HELPER) $(MPI_TESTS) \
+	$(B)/tests/mpi/lower_table_check
 .PHONY: mpi
 
 $(MPI_GEN)/stamp: tools/mpigen.py $(MPI_API).api $(MPI_API).overrides $(MPI_API).constants
@@ -47,10 +57,19 @@ $(B)/obj/mpi/gen/%.o: $(MPI_GEN)/%.c $(MPI_GEN)/stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(MPI_CFLAGS) -Isrc -MMD -c $< -o $@
 
-$(MPI_LIB): $(MPI_OBJ) $(MPI_GEN)/exports.map
+# (split.mk comes after this file: its archive by name)
+MPI_SPLIT_LIB := $(B)/obj/split/libsplit.a
+$(MPI_LIB): $(MPI_OBJ) $(MPI_GEN)/exports.map $(MPI_SPLIT_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-z,noexecstack -Wl,-z,defs -Wl,-soname,libmpich.so.12 \
-		-Wl,--version-script=$(MPI_GEN)/exports.map -o $@ $(MPI_OBJ) -ldl -lpthread
+		-Wl,--version-script=$(MPI_GEN)/exports.map -o $@ $(MPI_OBJ) $(MPI_SPLIT_LIB) \
+		-ldl -lpthread
+
+$(MPI_HELPER): src/mpi/helper/main.c src/split/helper.h src/split/split.h $(MPI_GEN)/stamp
+	@mkdir -p $(dir $@)
+	$(MPICC) $(BASE) $(CFLAGS) -I$(MPI_GEN) -fPIE -pie -Wl,-z,noexecstack \
+		-Wl,--disable-new-dtags -Wl,-rpath,$(MPICH_LIBDIR) -o $@ \
+		src/mpi/helper/main.c $(MPI_GEN)/lower_table.c -lpthread
 $(MPI_LIBDIR)/libmpi.so.12: $(MPI_LIB)
 	ln -sf libmpich.so.12 $@
 
@@ -70,6 +89,8 @@ install-mpi: mpi
 	install -d $(DESTDIR)$(PREFIX)/lib/cairn-mpi
 	install -m 755 $(MPI_LIB) $(DESTDIR)$(PREFIX)/lib/cairn-mpi/libmpich.so.12
 	ln -sf libmpich.so.12 $(DESTDIR)$(PREFIX)/lib/cairn-mpi/libmpi.so.12
+	install -d $(DESTDIR)$(PREFIX)/libexec/cairn
+	install -m 755 $(MPI_HELPER) $(DESTDIR)$(PREFIX)/libexec/cairn/cairn-mpi-lower
 .PHONY: install-mpi
 
 endif

@@ -28,6 +28,11 @@ import os
 import re
 import sys
 
+# Functions of cairn's own that the library exports besides MPI's (tests
+# and benchmarks look them up with dlsym).
+CAIRN_EXTENSIONS = ['cairn_mpi_crossings', 'cairn_mpi_lower_name', 'cairn_mpi_lower_window',
+                    'cairn_mpi_lower_fds', 'cairn_mpi_lower_signals']
+
 HANDLE_CTYPES = {'comm': 'MPI_Comm', 'group': 'MPI_Group', 'datatype': 'MPI_Datatype',
                  'op': 'MPI_Op', 'request': 'MPI_Request', 'message': 'MPI_Message',
                  'errhandler': 'MPI_Errhandler', 'info': 'MPI_Info', 'keyval': 'int'}
@@ -227,12 +232,12 @@ def gen_wrapper(f):
             args.append('&' + r)
             post.append('\t*%s = h_update(%s, *%s, %s0, %s);' % (p.name, k, p.name, r, r))
     call = 'MPI_FN(%s)(%s)' % (f.name, ', '.join(args))
-    w('\tcross_enter();')
+    w('\tlong t = cross_enter();')
     if f.ret == 'void':
         w('\t%s;' % call)
     else:
         w('\t%s rc = %s;' % (f.ret, call))
-    w('\tcross_leave();')
+    w('\tcross_leave(t);')
     out.extend(post)
     for p in arrays:
         if has_out_request:
@@ -305,6 +310,8 @@ def gen(funcs, cfg, consts, outdir):
     for f in ex:
         names += [f.name, f.pname]
     names += cfg['data-exports']
+    # cairn's own extensions, defined in src/mpi/lower.c
+    names += [x for x in CAIRN_EXTENSIONS if x not in names]
     write(os.path.join(outdir, 'exports.txt'), '\n'.join(names) + '\n')
     write(os.path.join(outdir, 'exports.map'),
           '{\n  global:\n' + ''.join('    %s;\n' % s for s in names) + '  local: *;\n};\n')

@@ -50,20 +50,20 @@ static void slot_release(struct slots *s, int slot)
 static void op_call(int slot, void *in, void *inout, int *len, MPI_Datatype *type)
 {
 	MPI_User_function *fn = __atomic_load_n((MPI_User_function **)&ops.fn[slot], __ATOMIC_ACQUIRE);
-	callback_enter();
+	long t = callback_enter();
 	MPI_Datatype vtype = h_real_to_virtual(MK_DATATYPE, *type);
 	fn(in, inout, len, &vtype);
-	callback_leave();
+	callback_leave(t);
 }
 
 static void eh_call(int slot, MPI_Comm *comm, int *code)
 {
 	MPI_Comm_errhandler_function *fn =
 		__atomic_load_n((MPI_Comm_errhandler_function **)&ehs.fn[slot], __ATOMIC_ACQUIRE);
-	callback_enter();
+	long t = callback_enter();
 	MPI_Comm vcomm = h_real_to_virtual(MK_COMM, *comm);
 	fn(&vcomm, code);
-	callback_leave();
+	callback_leave(t);
 }
 
 #define T(n)                                                                                \

@@ -21,9 +21,10 @@ int mpi_impl_Comm_rank(MPI_Comm comm, int *rank)
 		return MPI_SUCCESS;
 	}
 	MPI_LOWER_READY();
-	cross_enter();
-	int rc = MPI_FN(MPI_Comm_rank)(h_in(MK_COMM, comm), rank);
-	cross_leave();
+	int real = h_in(MK_COMM, comm);
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_rank)(real, rank);
+	cross_leave(t);
 	if (rc == MPI_SUCCESS && c)
 		c->rank = *rank;
 	return rc;
@@ -37,9 +38,10 @@ int mpi_impl_Comm_size(MPI_Comm comm, int *size)
 		return MPI_SUCCESS;
 	}
 	MPI_LOWER_READY();
-	cross_enter();
-	int rc = MPI_FN(MPI_Comm_size)(h_in(MK_COMM, comm), size);
-	cross_leave();
+	int real = h_in(MK_COMM, comm);
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_size)(real, size);
+	cross_leave(t);
 	if (rc == MPI_SUCCESS && c)
 		c->size = *size;
 	return rc;
@@ -52,11 +54,11 @@ int mpi_comm_group_size(MPI_Comm comm)
 		return c->group_size;
 	int real = h_in(MK_COMM, comm), inter = 0, n = 0;
 	MPI_LOWER_READY();
-	cross_enter();
+	long t = cross_enter();
 	if (MPI_FN(MPI_Comm_test_inter)(real, &inter) != MPI_SUCCESS)
 		inter = 0;
 	int rc = inter ? MPI_FN(MPI_Comm_remote_size)(real, &n) : MPI_FN(MPI_Comm_size)(real, &n);
-	cross_leave();
+	cross_leave(t);
 	if (rc != MPI_SUCCESS)
 		return 0;
 	if (c)
@@ -78,9 +80,10 @@ int mpi_impl_Type_size(MPI_Datatype datatype, int *size)
 		return MPI_SUCCESS;
 	}
 	MPI_LOWER_READY();
-	cross_enter();
-	int rc = MPI_FN(MPI_Type_size)(h_in(MK_DATATYPE, datatype), size);
-	cross_leave();
+	int real = h_in(MK_DATATYPE, datatype);
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Type_size)(real, size);
+	cross_leave(t);
 	/* A datatype's size never changes; MPI_UNDEFINED is not cached. */
 	if (rc == MPI_SUCCESS && cache && *size >= 0)
 		*cache = *size;
@@ -164,9 +167,9 @@ int mpi_impl_Free_mem(void *base)
 int mpi_impl_Init(int *argc, char ***argv)
 {
 	MPI_LOWER_READY();
-	cross_enter();
+	long t = cross_enter();
 	int rc = MPI_FN(MPI_Init)(argc, argv);
-	cross_leave();
+	cross_leave(t);
 	if (rc == MPI_SUCCESS)
 		__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
 	return rc;
@@ -178,9 +181,9 @@ int mpi_impl_Init_thread(int *argc, char ***argv, int required, int *provided)
 	MPI_LOWER_READY();
 	if (required > mpi_lower.thread_level)
 		required = mpi_lower.thread_level;
-	cross_enter();
+	long t = cross_enter();
 	int rc = MPI_FN(MPI_Init_thread)(argc, argv, required, provided);
-	cross_leave();
+	cross_leave(t);
 	if (rc == MPI_SUCCESS) {
 		if (*provided > mpi_lower.thread_level)
 			*provided = mpi_lower.thread_level;
@@ -193,9 +196,9 @@ int mpi_impl_Init_thread(int *argc, char ***argv, int required, int *provided)
 int mpi_impl_Finalize(void)
 {
 	MPI_LOWER_READY();
-	cross_enter();
+	long t = cross_enter();
 	int rc = MPI_FN(MPI_Finalize)();
-	cross_leave();
+	cross_leave(t);
 	if (rc == MPI_SUCCESS)
 		__atomic_store_n(&finalized, 1, __ATOMIC_RELEASE);
 	return rc;
@@ -206,9 +209,9 @@ int mpi_impl_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
 	int slot, real = MPI_OP_NULL;
 	MPI_User_function *tramp = mpi_op_trampoline(user_fn, &slot);
 	MPI_LOWER_READY();
-	cross_enter();
+	long t = cross_enter();
 	int rc = MPI_FN(MPI_Op_create)(tramp, commute, &real);
-	cross_leave();
+	cross_leave(t);
 	if (rc != MPI_SUCCESS) {
 		mpi_op_release(slot);
 		return rc;
@@ -224,12 +227,12 @@ static int create_errhandler(MPI_Comm_errhandler_function *fn, MPI_Errhandler *e
 	int slot, real = MPI_ERRHANDLER_NULL, rc;
 	MPI_Comm_errhandler_function *tramp = mpi_errhandler_trampoline(fn, &slot);
 	MPI_LOWER_READY();
-	cross_enter();
+	long t = cross_enter();
 	if (deprecated)
 		rc = MPI_FN(MPI_Errhandler_create)(tramp, &real);
 	else
 		rc = MPI_FN(MPI_Comm_create_errhandler)(tramp, &real);
-	cross_leave();
+	cross_leave(t);
 	if (rc != MPI_SUCCESS) {
 		mpi_errhandler_release(slot);
 		return rc;

@@ -1,7 +1,7 @@
 /* Choosing and loading the lower half, and the upper half's fatal errors.
  *
- * CAIRN_MPI_LOWER names the provider (lower.h). Until the split-process
- * provider is wired in, the default is the dlmopen test provider.
+ * CAIRN_MPI_LOWER names the provider (lower.h): split (the default) or
+ * dlmopen (a test provider).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -12,8 +12,12 @@
 
 #include "mpi/upper.h"
 
+#define DEFAULT_LOWER "split"
+
 struct mpi_lower mpi_lower;
 void **mpi_fn;
+int mpi_cross_split;
+__thread unsigned long mpi_ncross __attribute__((tls_model("initial-exec")));
 
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
@@ -54,14 +58,17 @@ static void load(void)
 	int rc;
 
 	if (!which || !*which)
-		which = "dlmopen";
-	if (!strcmp(which, "dlmopen"))
+		which = DEFAULT_LOWER;
+	if (!strcmp(which, "split"))
+		rc = mpi_lower_split(&l, err, sizeof(err));
+	else if (!strcmp(which, "dlmopen"))
 		rc = mpi_lower_dlmopen(&l, err, sizeof(err));
 	else
-		mpi_die("CAIRN_MPI_LOWER=%s: unknown lower half (known: dlmopen)", which);
+		mpi_die("CAIRN_MPI_LOWER=%s: unknown lower half (known: split, dlmopen)", which);
 	if (rc < 0)
 		mpi_die("cannot load the MPI lower half '%s': %s", which, err);
 	mpi_lower = l;
+	mpi_cross_split = l.inline_split;
 	__atomic_store_n(&mpi_fn, l.fn, __ATOMIC_RELEASE);
 }
 
@@ -76,4 +83,37 @@ CAIRN_MPI_API unsigned long cairn_mpi_crossings(void)
 {
 	MPI_LOWER_READY();
 	return mpi_lower.crossings ? mpi_lower.crossings() : 0;
+}
+
+/* cairn's extensions for tests and benchmarks (looked up with dlsym): the
+ * provider in use; the split window (0 if the provider has none); the lower
+ * half's descriptors (split_lower_fds, -1 without a split lower half). */
+CAIRN_MPI_API const char *cairn_mpi_lower_name(void)
+{
+	MPI_LOWER_READY();
+	return mpi_lower.name;
+}
+
+CAIRN_MPI_API int cairn_mpi_lower_window(unsigned long *base, unsigned long *size)
+{
+	MPI_LOWER_READY();
+	if (!mpi_lower.inline_split)
+		return -1;
+	*base = SPLIT_WINDOW_BASE;
+	*size = SPLIT_WINDOW_SIZE;
+	return 0;
+}
+
+CAIRN_MPI_API int cairn_mpi_lower_fds(int *fds, int max)
+{
+	MPI_LOWER_READY();
+	if (!mpi_lower.inline_split)
+		return -1;
+	return split_lower_fds(fds, max);
+}
+
+CAIRN_MPI_API unsigned long long cairn_mpi_lower_signals(void)
+{
+	MPI_LOWER_READY();
+	return mpi_lower.inline_split ? split_lower_signals() : 0;
 }

@@ -22,13 +22,19 @@
 static void *table[MPI_FN_COUNT];
 static __thread unsigned long crossings __attribute__((tls_model("initial-exec")));
 
-static void count_enter(void)
+static long count_enter(void)
 {
 	crossings++;
+	return 0;
 }
 
-static void nothing(void)
+static void nothing(long token)
 {
+}
+
+static long no_token(void)
+{
+	return 0;
 }
 
 static unsigned long get_crossings(void)
@@ -60,7 +66,7 @@ int mpi_lower_dlmopen(struct mpi_lower *l, char *err, unsigned long errlen)
 		.fn = table,
 		.enter = count_enter,
 		.leave = nothing,
-		.cb_enter = nothing,
+		.cb_enter = no_token,
 		.cb_leave = nothing,
 		.crossings = get_crossings,
 		.thread_level = MPI_THREAD_MULTIPLE,

@@ -49,7 +49,7 @@
  * loading thread's lower TCB. The lower half's sigaltstack and sigprocmask
  * act on the calling upper thread, as in a plain MPI program. Descriptors
  * the lower half receives over a socket (SCM_RIGHTS) or inherits at exec
- * (Hydra's PMI_FD) are not tracked; a descriptor the application closes
+ * (Hydra's PMI_FD) are not tracked unless registered (split_add_lower_fd); a descriptor the application closes
  * and reopens under a number the lower half had stays marked lower until
  * the lower half closes it.
  */
@@ -166,6 +166,12 @@ long split_call(void *fn, long a0, long a1, long a2, long a3, long a4);
 /* The lower thread pointer this thread would use, or 0 (for tests). */
 uintptr_t split_thread_lower_tp(void);
 
+/* For a call from the lower half back into the upper half (an MPI user
+ * callback): the calling thread's upper thread pointer, found from the
+ * lower one in place (the current one if it is already an upper one), or
+ * 0 for a thread of the lower half's own. No TLS, no errno, no libc. */
+uintptr_t split_upper_tp(void);
+
 /* Flushes the lower half's stdio (its exit() never runs). */
 void split_flush(void);
 
@@ -176,6 +182,10 @@ int split_in_window(uintptr_t p, size_t len);
 
 /* Is FD a descriptor the lower half opened (and has not closed)? */
 int split_is_lower_fd(int fd);
+
+/* Marks FD as the lower half's: one it inherited rather than opened
+ * (Hydra's PMI_FD), so that a checkpoint leaves it alone. */
+void split_add_lower_fd(int fd);
 
 /* The lower half's descriptors, ascending, up to MAX of them into FDS;
  * returns how many there are. */

@@ -204,3 +204,10 @@ void split_flush(void)
 	split_svc->flush();
 	split_leave(t);
 }
+
+uintptr_t split_upper_tp(void)
+{
+	uintptr_t cur = split_get_tp();
+
+	return split_in_window(cur, 1) ? thread_upper_of(cur) : cur;
+}

@@ -45,6 +45,24 @@ timeout 120 mpiexec.mpich -n 2 "$W" >"$T/native" 2>&1
 grep -q "upper=mpich runtime=no" "$T/native" && pass "the same binary natively uses MPICH's library (the check can tell)" ||
 	fail "native run: $(head -3 "$T/native")"
 
+# with cairn's runtime (which wraps sigaction and keeps signal 64) and
+# each lower half: the application's signal handler still runs during
+# MPI_Recv, signal 64 stays the runtime's, and under split (the default)
+# nothing of the lower half lies outside the window (tests/mpi/halves.c)
+H=$top/build/tests/mpi/halves
+for lower in "" dlmopen; do
+	timeout 120 "$CAIRN" mpirun -n 2 ${lower:+-genv CAIRN_MPI_LOWER $lower} "$H" 200 >"$T/out" 2>"$T/err"
+	rc=$?
+	want_lower=${lower:-split}
+	if [ $rc -eq 0 ] && ! grep -q '^FAIL' "$T/out" && grep -q "^info lower=$want_lower " "$T/out" &&
+		grep -q '^ok signal:' "$T/out" && grep -q '^ok ckpt-signal:' "$T/out" &&
+		{ [ "$want_lower" != split ] || { grep -q '^ok maps:' "$T/out" && grep -q '^ok fds:' "$T/out"; }; }; then
+		pass "cairn mpirun, lower half ${lower:-default (split)}: $(grep -c '^ok' "$T/out") checks of what each half holds, with cairn's runtime"
+	else
+		fail "halves, lower half ${lower:-default} (status $rc): $(cat "$T/out" "$T/err" | head -10)"
+	fi
+done
+
 # launcher options with values, then -- before the program
 timeout 120 "$CAIRN" mpirun -n 2 -genv CAIRN_TEST_VAR hello -- "$W" x >"$T/out" 2>"$T/err"
 rc=$?

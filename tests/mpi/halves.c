@@ -1,0 +1,419 @@
+/* Which half holds what, as the application sees it: an ordinary MPICH
+ * program (not linked against cairn; cairn's extensions are looked up with
+ * dlsym) that, after MPI_Init and traffic, checks
+ *   - maps: with a split lower half (cairn_mpi_lower_window), no mapping
+ *     outside the window belongs to the lower half: none of MPICH's own
+ *     library, UCX, hwloc, the helper, /dev/shm; each mapping made since
+ *     before MPI_Init lies in the window; the window holds MPICH;
+ *   - fds: the lower half's descriptors include the inherited PMI_FD, and
+ *     every descriptor opened since before MPI_Init is among them;
+ *   - callbacks: a user reduction op and an error handler, called by the
+ *     lower half, run as the application's thread (its TLS, pthread_self);
+ *   - signal: the application's SIGUSR1 handler runs while the rank waits
+ *     in MPI_Recv (sent from another thread of the application);
+ *   - cairn's signal: under cairn's runtime, sigaction(64) is refused (the
+ *     runtime keeps it) and the lower half has set nothing for it;
+ * and prints the 8-byte ping-pong half round trip and crossings per call.
+ *
+ *   halves [ITERS]      (under mpiexec, 2 ranks or more)
+ *
+ * Rank 0 prints "ok NAME: ..." or "FAIL NAME: ..." per check (the verdict
+ * agreed by all ranks), "info ..." lines, and exits non-zero on a failure.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <mpi.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_MAPS 4096
+#define MAX_FDS 4096
+
+struct mapping {
+	unsigned long start, end;
+	char path[160];
+};
+struct maps {
+	int n;
+	struct mapping m[MAX_MAPS];
+};
+
+static int rank = -1, size, failures;
+static pthread_t main_thread;
+static unsigned long wbase, wsize; /* the split window, if any */
+static char maps_buf[1 << 20];
+
+/* /proc/self/maps, read without allocating (so that reading maps nothing) */
+static int read_maps(struct maps *mp)
+{
+	int fd = open("/proc/self/maps", O_RDONLY);
+	size_t len = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	while ((r = read(fd, maps_buf + len, sizeof(maps_buf) - 1 - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	maps_buf[len] = 0;
+	mp->n = 0;
+	for (char *line = maps_buf, *nl; *line && mp->n < MAX_MAPS; line = nl + 1) {
+		struct mapping *m = &mp->m[mp->n++];
+		int pos = 0;
+		nl = strchr(line, '\n');
+		if (!nl)
+			break;
+		*nl = 0;
+		m->path[0] = 0;
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &m->start, &m->end, &pos) < 2)
+			return -1;
+		if (pos)
+			snprintf(m->path, sizeof(m->path), "%s", line + pos);
+	}
+	return 0;
+}
+
+static int in_window(unsigned long a, unsigned long b)
+{
+	return wsize && a >= wbase && b <= wbase + wsize;
+}
+
+static int read_fds(unsigned char *bits)
+{
+	static char buf[1 << 16];
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
+	long n;
+
+	if (dfd < 0)
+		return -1;
+	memset(bits, 0, MAX_FDS / 8);
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0)
+		for (long off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			off += d->d_reclen;
+			int fd = atoi(d->d_name);
+			if (d->d_name[0] >= '0' && d->d_name[0] <= '9' && fd != dfd && fd < MAX_FDS)
+				bits[fd / 8] |= (unsigned char)(1 << (fd % 8));
+		}
+	close(dfd);
+	return 0;
+}
+
+static int fd_set_in(const unsigned char *bits, int fd)
+{
+	return fd >= 0 && fd < MAX_FDS && (bits[fd / 8] >> (fd % 8)) & 1;
+}
+
+/* All ranks agree; rank 0 prints the verdict, a failing rank its detail. */
+static void check(int ok, const char *name, const char *detail)
+{
+	int all = ok;
+	MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+	if (!ok)
+		printf("    rank %d: %s: %s\n", rank, name, detail);
+	fflush(stdout);
+	MPI_Barrier(MPI_COMM_WORLD);
+	if (rank == 0)
+		printf("%s %s: %s\n", all ? "ok" : "FAIL", name, all ? detail : "see the ranks' lines");
+	fflush(stdout);
+	failures += !all;
+}
+
+/* Lower-half code runs on the caller's stack: grow it before the first
+ * snapshot so that its growth is not a new mapping. */
+static __attribute__((noinline)) void grow_stack(void)
+{
+	volatile char pad[1 << 20];
+	for (size_t i = 0; i < sizeof(pad); i += 4096)
+		pad[i] = 1;
+}
+
+/* files only the lower half maps (MPICH's own libmpich, not cairn's) */
+static int lower_only(const char *path)
+{
+	static const char *const names[] = { "libucp", "libucs", "libuct", "libucm",
+					     "libhwloc", "cairn-mpi-lower", "/dev/shm" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strstr(path, names[i]))
+			return 1;
+	return strstr(path, "libmpich") && !strstr(path, "cairn-mpi");
+}
+
+static void check_maps(const struct maps *before)
+{
+	static struct maps after;
+	char detail[1024] = "";
+	int bad = 0, mpich_in = 0;
+
+	if (read_maps(&after) < 0) {
+		check(0, "maps", "cannot read /proc/self/maps");
+		return;
+	}
+	for (int i = 0; i < after.n; i++) {
+		const struct mapping *m = &after.m[i];
+		unsigned long a = m->start;
+		if (strstr(m->path, "libmpich") && !strstr(m->path, "cairn-mpi") &&
+		    in_window(m->start, m->end))
+			mpich_in = 1;
+		if (lower_only(m->path) && !in_window(m->start, m->end)) {
+			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+				 " lower file outside: %lx-%lx %s;", m->start, m->end, m->path);
+			bad = 1;
+		}
+		/* the parts of this mapping no earlier mapping covered; the
+		 * upper half's brk heap and main stack may grow (the lower
+		 * half's brk is a heap in the window) */
+		if (!strcmp(m->path, "[heap]") || !strcmp(m->path, "[stack]"))
+			continue;
+		for (int j = 0; j < before->n && a < m->end; j++) {
+			const struct mapping *o = &before->m[j];
+			if (o->end <= a || o->start >= m->end)
+				continue;
+			if (o->start > a && !in_window(a, o->start)) {
+				snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+					 " new outside: %lx-%lx %s;", a, o->start, m->path);
+				bad = 1;
+			}
+			a = o->end;
+		}
+		if (a < m->end && !in_window(a, m->end)) {
+			snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+				 " new outside: %lx-%lx %s;", a, m->end, m->path);
+			bad = 1;
+		}
+	}
+	if (!mpich_in) {
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail),
+			 " MPICH's library is not in the window;");
+		bad = 1;
+	}
+	check(!bad, "maps", bad ? detail : "after MPI_Init and traffic, nothing of the lower half "
+					   "outside the window, every new mapping inside it");
+}
+
+static void check_fds(const unsigned char *before, int (*lower_fds)(int *, int))
+{
+	static unsigned char now[MAX_FDS / 8];
+	int fds[256], n, pmi = -1, pmi_ok = 0, stray = -1;
+	const char *v = getenv("PMI_FD");
+	char detail[512];
+
+	read_fds(now);
+	n = lower_fds(fds, 256);
+	if (v && *v)
+		pmi = atoi(v);
+	for (int i = 0; i < n && i < 256; i++)
+		if (fds[i] == pmi)
+			pmi_ok = 1;
+	for (int fd = 0; fd < MAX_FDS; fd++) {
+		int low = 0;
+		for (int i = 0; i < n && i < 256; i++)
+			low |= fds[i] == fd;
+		if (fd_set_in(now, fd) && !fd_set_in(before, fd) && !low)
+			stray = fd;
+	}
+	snprintf(detail, sizeof(detail),
+		 "%d lower descriptors, PMI_FD=%s %s, every new one among them (stray %d)", n,
+		 v ? v : "(unset)", pmi_ok ? "among them" : "NOT among them", stray);
+	check(n > 0 && pmi >= 0 && pmi_ok && stray < 0, "fds", detail);
+}
+
+static __thread int tls_op_calls, tls_eh_calls;
+static volatile int op_wrong_thread, eh_wrong_thread;
+
+static void sum_op(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+	tls_op_calls++;
+	if (!pthread_equal(pthread_self(), main_thread))
+		op_wrong_thread++;
+	for (int i = 0; i < *len; i++)
+		((int *)inout)[i] += ((int *)in)[i];
+}
+
+static void on_error(MPI_Comm *comm, int *code, ...)
+{
+	tls_eh_calls++;
+	if (!pthread_equal(pthread_self(), main_thread))
+		eh_wrong_thread++;
+}
+
+static void check_callbacks(void)
+{
+	MPI_Op op;
+	MPI_Errhandler eh;
+	MPI_Comm dup;
+	int v = rank + 1, sum = 0, rc, dummy = 0;
+	char detail[300];
+
+	MPI_Op_create(sum_op, 1, &op);
+	MPI_Allreduce(&v, &sum, 1, MPI_INT, op, MPI_COMM_WORLD);
+	MPI_Op_free(&op);
+	MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+	MPI_Comm_create_errhandler(on_error, &eh);
+	MPI_Comm_set_errhandler(dup, eh);
+	rc = MPI_Send(&dummy, 1, MPI_INT, size + 5, 0, dup); /* an invalid rank */
+	MPI_Errhandler_free(&eh);
+	MPI_Comm_free(&dup);
+	snprintf(detail, sizeof(detail),
+		 "user op: sum %d, %d calls seen in this thread's TLS, %d on another thread; "
+		 "error handler: %d calls seen in TLS, %d on another thread, MPI_Send returned %s",
+		 sum, tls_op_calls, op_wrong_thread, tls_eh_calls, eh_wrong_thread,
+		 rc == MPI_SUCCESS ? "success" : "an error");
+	/* with two ranks or more, every rank but the tree's root combines */
+	check(sum == size * (size + 1) / 2 && !op_wrong_thread && tls_eh_calls == 1 &&
+		      !eh_wrong_thread && rc != MPI_SUCCESS,
+	      "callbacks", detail);
+	int calls = tls_op_calls, total = 0;
+	MPI_Allreduce(&calls, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+	check(total > 0, "callbacks-ran", "the user op ran on some rank, with its TLS");
+}
+
+static volatile int usr1_hits;
+
+static void on_usr1(int sig)
+{
+	usr1_hits++;
+}
+
+static void *signaller(void *arg)
+{
+	struct timespec d = { 0, 100 * 1000000 };
+	nanosleep(&d, NULL);
+	pthread_kill(main_thread, SIGUSR1);
+	return NULL;
+}
+
+static void check_signal(void)
+{
+	long v = -1;
+	pthread_t t;
+	char detail[256];
+
+	if (rank == 0) {
+		struct timespec d = { 0, 300 * 1000000 };
+		nanosleep(&d, NULL);
+		v = 4242;
+		MPI_Send(&v, 1, MPI_LONG, 1, 3, MPI_COMM_WORLD);
+	} else if (rank == 1) {
+		pthread_create(&t, NULL, signaller, NULL);
+		MPI_Recv(&v, 1, MPI_LONG, 0, 3, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		pthread_join(t, NULL);
+	}
+	/* rank 1's figures, for rank 0's line */
+	long seen[2] = { usr1_hits, v };
+	MPI_Bcast(seen, 2, MPI_LONG, 1, MPI_COMM_WORLD);
+	snprintf(detail, sizeof(detail),
+		 "the application's SIGUSR1 handler ran %ld times while rank 1 waited in MPI_Recv "
+		 "(which got %ld)", seen[0], seen[1]);
+	check(seen[0] == 1 && seen[1] == 4242, "signal", detail);
+}
+
+/* Under cairn's runtime, signal 64 is the runtime's: the application cannot
+ * set it, and the lower half has not. */
+static void check_ckpt_signal(unsigned long long (*lower_signals)(void))
+{
+	struct sigaction old;
+	int refused = sigaction(64, NULL, &old) < 0 && errno == EINVAL;
+	unsigned long long low = lower_signals ? lower_signals() : 0;
+	char detail[200];
+
+	snprintf(detail, sizeof(detail),
+		 "sigaction(64) %s for the application; the lower half has %s for it",
+		 refused ? "refused" : "ALLOWED", low >> 63 & 1 ? "SET SOMETHING" : "set nothing");
+	check(refused && !(low >> 63 & 1), "ckpt-signal", detail);
+}
+
+static int mapped(const char *name)
+{
+	static struct maps m;
+	if (read_maps(&m) < 0)
+		return 0;
+	for (int i = 0; i < m.n; i++)
+		if (strstr(m.m[i].path, name))
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct maps before;
+	static unsigned char fds_before[MAX_FDS / 8];
+	int iters = argc > 1 ? atoi(argv[1]) : 2000, x = 0, all_bad = 0;
+	struct sigaction sa = { .sa_handler = on_usr1, .sa_flags = SA_RESTART };
+
+	main_thread = pthread_self();
+	sigaction(SIGUSR1, &sa, NULL);
+	grow_stack();
+	if (read_maps(&before) < 0 || read_fds(fds_before) < 0)
+		return 2;
+
+	MPI_Init(&argc, &argv);
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+
+	const char *(*lower_name)(void) = (const char *(*)(void))dlsym(RTLD_DEFAULT, "cairn_mpi_lower_name");
+	int (*lower_window)(unsigned long *, unsigned long *) =
+		(int (*)(unsigned long *, unsigned long *))dlsym(RTLD_DEFAULT, "cairn_mpi_lower_window");
+	int (*lower_fds)(int *, int) = (int (*)(int *, int))dlsym(RTLD_DEFAULT, "cairn_mpi_lower_fds");
+	unsigned long long (*lower_signals)(void) =
+		(unsigned long long (*)(void))dlsym(RTLD_DEFAULT, "cairn_mpi_lower_signals");
+	unsigned long (*crossings)(void) = (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "cairn_mpi_crossings");
+	const char *lower = lower_name ? lower_name() : "native";
+	int split = lower_window && lower_window(&wbase, &wsize) == 0;
+
+	/* traffic: a ping-pong of 8 bytes, timed; a large exchange; a reduction */
+	long long w = 0;
+	MPI_Barrier(MPI_COMM_WORLD);
+	unsigned long c0 = crossings ? crossings() : 0;
+	double t0 = MPI_Wtime();
+	for (int i = 0; i < iters && rank < 2; i++) {
+		if (rank == 0) {
+			MPI_Send(&w, 1, MPI_LONG_LONG, 1, 0, MPI_COMM_WORLD);
+			MPI_Recv(&w, 1, MPI_LONG_LONG, 1, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		} else {
+			MPI_Recv(&w, 1, MPI_LONG_LONG, 0, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+			w++;
+			MPI_Send(&w, 1, MPI_LONG_LONG, 0, 0, MPI_COMM_WORLD);
+		}
+	}
+	double t1 = MPI_Wtime();
+	unsigned long c1 = crossings ? crossings() : 0;
+	if (rank == 0 && w != iters) {
+		printf("    rank 0: ping-pong ended with %lld, not %d\n", w, iters);
+		failures++;
+	}
+	static char big[2][1 << 20];
+	MPI_Sendrecv(big[0], sizeof(big[0]), MPI_CHAR, (rank + 1) % size, 1, big[1], sizeof(big[1]),
+		     MPI_CHAR, (rank + size - 1) % size, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+	MPI_Allreduce(&rank, &x, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+	if (x != size * (size - 1) / 2)
+		failures++;
+
+	if (rank == 0) {
+		printf("info lower=%s latency-us %.3f crossings-per-call %.2f\n", lower,
+		       (t1 - t0) * 1e6 / (2.0 * iters),
+		       crossings ? (double)(c1 - c0) / (2.0 * iters) : 0.0);
+		fflush(stdout);
+	}
+	if (split) {
+		check_maps(&before);
+		check_fds(fds_before, lower_fds);
+	}
+	check_callbacks();
+	if (size >= 2)
+		check_signal();
+	if (mapped("libcairn.so"))
+		check_ckpt_signal(lower_signals);
+	MPI_Allreduce(&failures, &all_bad, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+	MPI_Finalize();
+	return all_bad != 0;
+}
