@@ -37,6 +37,11 @@ extern uint64_t trap_refused;
 #define TRAP_COOKIE 0x53504c4954434f4bul /* "SPLITCOK" */
 
 /* The kernel's struct sigaction. */
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+/* The kernel's struct sigaction (rt_sigaction's). */
 struct ksigaction {
 	uintptr_t handler;
 	unsigned long flags;

@@ -210,6 +210,7 @@ enum split_trap {
 	SPLIT_EXIT,
 	SPLIT_FD,          /* descriptor calls of the lower half (fd.c) */
 	SPLIT_UPPER_SIGACTION, /* the application's, trapped from anywhere */
+	SPLIT_SIGMASK,     /* the lower half's rt_sigprocmask (never blocks SIGSYS) */
 	SPLIT_NTRAPS
 };
 

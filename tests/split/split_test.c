@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -316,6 +317,11 @@ static int mode_bench(const char *lower)
 	check(!bad && s1.crossings - s0.crossings == N,
 	      "crossing-count: %lu crossings counted for %d calls",
 	      (unsigned long)(s1.crossings - s0.crossings), N);
+	/* wrfsbase exactly when the kernel says user space may use it */
+	check(s1.fsgsbase == !!(getauxval(AT_HWCAP2) & (1ul << 1)),
+	      "fs-switch: %s, as AT_HWCAP2's FSGSBASE bit (%s) says",
+	      s1.fsgsbase ? "wrfsbase" : "arch_prctl",
+	      getauxval(AT_HWCAP2) & (1ul << 1) ? "set" : "clear");
 
 	t = now();
 	for (int i = 0; i < N; i++)
@@ -758,6 +764,25 @@ static int mode_fds(const char *lower)
 	check(upper_fd >= 0 && !split_is_lower_fd(upper_fd),
 	      "upper: a descriptor the application opens (%d) is not",
 	      upper_fd);
+	{
+		/* the application's own descriptor calls are not trapped (the
+		 * filter tests the instruction pointer for these), and what
+		 * they make is not the lower half's */
+		struct split_stats s0, s1;
+		int d1, d2;
+
+		split_stats(&s0);
+		d1 = fcntl(upper_fd, F_DUPFD_CLOEXEC, 400);
+		d2 = dup(upper_fd);
+		close(d2);
+		split_stats(&s1);
+		check(d1 >= 400 && d2 >= 0 && !split_is_lower_fd(d1) &&
+			      s1.trapped[SPLIT_FD] == s0.trapped[SPLIT_FD],
+		      "upper-untrapped: the application's F_DUPFD (%d), dup "
+		      "and close are not trapped (%lu trapped)",
+		      d1, (unsigned long)(s1.trapped[SPLIT_FD] - s0.trapped[SPLIT_FD]));
+		close(d1);
+	}
 	nl = split_lower_fds(list, 64);
 	read_fds(now);
 	for (int i = 0; i < L_FDS_OPEN; i++) {
