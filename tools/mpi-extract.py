@@ -29,6 +29,7 @@ HANDLE_TYPES = {
     'MPI_Op': 'op', 'MPI_Request': 'request', 'MPI_Win': 'win',
     'MPI_File': 'file', 'MPI_Errhandler': 'errhandler', 'MPI_Info': 'info',
     'MPI_Message': 'message', 'MPI_Session': 'session',
+    'MPIO_Request': 'request',  # mpio.h: #define MPIO_Request MPI_Request
     'MPIX_Grequest_class': 'grequest_class',
     'MPI_T_enum': 't_enum', 'MPI_T_cvar_handle': 't_cvar',
     'MPI_T_pvar_handle': 't_pvar', 'MPI_T_pvar_session': 't_session',

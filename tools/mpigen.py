@@ -35,7 +35,12 @@ CAIRN_EXTENSIONS = ['cairn_mpi_crossings', 'cairn_mpi_lower_name', 'cairn_mpi_lo
 
 HANDLE_CTYPES = {'comm': 'MPI_Comm', 'group': 'MPI_Group', 'datatype': 'MPI_Datatype',
                  'op': 'MPI_Op', 'request': 'MPI_Request', 'message': 'MPI_Message',
-                 'errhandler': 'MPI_Errhandler', 'info': 'MPI_Info', 'keyval': 'int'}
+                 'errhandler': 'MPI_Errhandler', 'info': 'MPI_Info', 'keyval': 'int',
+                 'win': 'MPI_Win', 'file': 'MPI_File'}
+
+# Kinds whose handles are pointers (MPI_File): translated by hf_* (handles.c)
+# instead of the int tables' h_*.
+POINTER_KINDS = {'file'}
 
 
 class Param:
@@ -54,6 +59,7 @@ class Param:
         m = re.search(r'callback\((\w+)\)', role)
         self.callback = m.group(1) if m else None
         self.unknown = 'unknown' in words or self.array == '?'
+        self.target_disp = 'target_disp' in words
 
     def decl(self):
         if self.name == '...':
@@ -105,17 +111,18 @@ def parse_api(path):
 
 
 def apply_overrides(path, funcs, check):
-    cfg = {'kinds': set(), 'callbacks': set(), 'data-exports': []}
+    cfg = {'kinds': set(), 'callbacks': set(), 'passthrough-kinds': set(), 'data-exports': [],
+           'lower-data': []}
     byname = {f.name: f for f in funcs}
     unused = []
     for ln, raw in enumerate(open(path), 1):
         line = raw.split('#', 1)[0].strip() if not raw.lstrip().startswith('#') else ''
         if not line:
             continue
-        m = re.match(r'^(kinds|callbacks|data-exports):\s*(.*)$', line)
+        m = re.match(r'^(kinds|callbacks|passthrough-kinds|data-exports|lower-data):\s*(.*)$', line)
         if m:
-            if m.group(1) == 'data-exports':
-                cfg['data-exports'] += m.group(2).split()
+            if m.group(1) in ('data-exports', 'lower-data'):
+                cfg[m.group(1)] += m.group(2).split()
             else:
                 cfg[m.group(1)] |= set(m.group(2).split())
             continue
@@ -156,6 +163,8 @@ def decide(funcs, cfg):
             continue
         for p in f.params:
             why = None
+            if p.kind in cfg['passthrough-kinds']:
+                continue
             if p.unknown:
                 why = 'parameter %s has an unknown role (%s)' % (p.name, p.role)
             elif p.kind and p.kind not in cfg['kinds']:
@@ -173,9 +182,15 @@ def count_expr(f, rule):
     m = re.match(r'^comm_size\((\w+)\)$', rule)
     if m:
         return 'mpi_comm_group_size(%s)' % m.group(1)
+    m = re.match(r'^neighbors_(in|out)\((\w+)\)$', rule)
+    if m:
+        return 'mpi_neighbor_count(%s, %d)' % (m.group(2), m.group(1) == 'out')
     if rule not in [p.name for p in f.params]:
         raise SystemExit('mpigen: %s: array count %r is no parameter' % (f.name, rule))
     return '(int)%s' % rule
+
+
+PASSTHROUGH = set()
 
 
 def gen_wrapper(f):
@@ -197,11 +212,35 @@ def gen_wrapper(f):
     args, post, arrays = [], [], []
     w('\tMPI_LOWER_READY();')
     for p in f.params:
-        k = 'MK_' + p.kind.upper() if p.kind else None
+        k = 'MK_' + p.kind.upper() if p.kind and p.kind not in PASSTHROUGH else None
+        if p.target_disp:
+            w('\tMPI_Aint d_%s = mpi_win_disp(win, target_rank, %s);' % (p.name, p.name))
+            args.append('d_' + p.name)
+            continue
         if not k:
             args.append(p.name)
             continue
         ct = HANDLE_CTYPES[p.kind]
+        if p.kind in POINTER_KINDS:
+            if p.array:
+                raise SystemExit('mpigen: %s.%s: arrays of pointer handles are not handled' % (f.name, p.name))
+            r = 'r_' + p.name
+            if not p.by_pointer:
+                w('\t%s %s = hf_in(%s);' % (ct, r, p.name))
+                args.append(r)
+            elif p.dir == 'in':
+                w('\t%s %s = hf_in(*%s);' % (ct, r, p.name))
+                args.append('&' + r)
+            elif p.dir == 'out':
+                w('\t%s %s = NULL;' % (ct, r))
+                args.append('%s ? &%s : NULL' % (p.name, r))
+                cond = 'rc == MPI_SUCCESS' if is_int else '1'
+                post.insert(0, '\tif (%s && %s)\n\t\t*%s = hf_out(%s);' % (cond, p.name, p.name, r))
+            else:
+                w('\t%s %s0 = hf_in(*%s), %s = %s0;' % (ct, r, p.name, r, r))
+                args.append('&' + r)
+                post.append('\t*%s = hf_update(*%s, %s0, %s);' % (p.name, p.name, r, r))
+            continue
         r = 'r_' + p.name
         if p.array:
             n = count_expr(f, p.array)
@@ -224,9 +263,10 @@ def gen_wrapper(f):
             args.append('&' + r)
         elif p.dir == 'out':
             w('\t%s %s = %s;' % (ct, r, 'MPI_REQUEST_NULL' if p.kind == 'request' else '0'))
-            args.append('&' + r)
+            # NULL stays NULL: MPICH reports it (or accepts it) as natively
+            args.append('%s ? &%s : NULL' % (p.name, r))
             cond = 'rc == MPI_SUCCESS' if is_int else '1'
-            post.insert(0, '\tif (%s)\n\t\t*%s = h_out(%s, %s);' % (cond, p.name, k, r))
+            post.insert(0, '\tif (%s && %s)\n\t\t*%s = h_out(%s, %s);' % (cond, p.name, p.name, k, r))
         else:
             w('\t%s %s0 = h_in(%s, *%s), %s = %s0;' % (ct, r, k, p.name, r, r))
             args.append('&' + r)
@@ -268,7 +308,10 @@ def gen(funcs, cfg, consts, outdir):
     h = [banner, '#ifndef CAIRN_MPI_GEN_H\n#define CAIRN_MPI_GEN_H\n',
          '#include <mpi.h>\n', 'enum mpi_fn {']
     h += ['\tF_%s,' % f.name for f in ex]
+    h += ['\tF_%s, /* data */' % d for d in cfg['lower-data']]
     h += ['\tMPI_FN_COUNT', '};\n',
+          '/* The lower half\'s address of an exported datum (lower-data). */',
+          '#define MPI_LOWER_DATA(name) ((void *)mpi_fn[F_##name])\n',
           'extern const char *const mpi_fn_names[MPI_FN_COUNT];\n',
           '/* Hand-written in src/mpi: local and manual functions. */']
     for f in ex:
@@ -286,12 +329,15 @@ def gen(funcs, cfg, consts, outdir):
 
     n = [banner, '#include "mpi_gen.h"\n', 'const char *const mpi_fn_names[MPI_FN_COUNT] = {']
     n += ['\t[F_%s] = "%s",' % (f.name, f.pname) for f in ex]
+    n += ['\t[F_%s] = "%s",' % (d, d) for d in cfg['lower-data']]
     n.append('};')
     write(os.path.join(outdir, 'names.c'), '\n'.join(n) + '\n')
 
     t = [banner, '/* The lower half\'s table, built against the real MPICH. */',
-         '#include "mpi_gen.h"\n', 'void *const cairn_mpi_lower_table[MPI_FN_COUNT] = {']
+         '#include "mpi_gen.h"\n']
+    t += ['void *const cairn_mpi_lower_table[MPI_FN_COUNT] = {']
     t += ['\t[F_%s] = (void *)&%s,' % (f.name, f.pname) for f in ex]
+    t += ['\t[F_%s] = (void *)&%s,' % (d, d) for d in cfg['lower-data']]
     t.append('};')
     write(os.path.join(outdir, 'lower_table.c'), '\n'.join(t) + '\n')
 
@@ -326,6 +372,7 @@ def main():
     funcs = parse_api(a.api + '.api')
     cfg = apply_overrides(a.api + '.overrides', funcs, a.check)
     decide(funcs, cfg)
+    PASSTHROUGH.update(cfg['passthrough-kinds'])
     consts = []
     for line in open(a.api + '.constants'):
         if line.strip() and not line.startswith('#'):

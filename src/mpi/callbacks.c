@@ -23,8 +23,16 @@ struct slots {
 	void *fn[NSLOTS];
 };
 
+/* Slot numbers handed out: kind * NSLOTS + index, so that one release
+ * function serves the variants (ops: MPI_User_function, its large-count
+ * form; error handlers: communicators, windows, files). */
 static struct slots ops = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
+static struct slots ops_c = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
 static struct slots ehs = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
+static struct slots win_ehs = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
+static struct slots file_ehs = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
+static struct slots *const op_kinds[] = { &ops, &ops_c };
+static struct slots *const eh_kinds[] = { &ehs, &win_ehs, &file_ehs };
 
 static int slot_take(struct slots *s, void *fn)
 {
@@ -56,6 +64,35 @@ static void op_call(int slot, void *in, void *inout, int *len, MPI_Datatype *typ
 	callback_leave(t);
 }
 
+static void op_c_call(int slot, void *in, void *inout, MPI_Count *len, MPI_Datatype *type)
+{
+	MPI_User_function_c *fn = __atomic_load_n((MPI_User_function_c **)&ops_c.fn[slot], __ATOMIC_ACQUIRE);
+	long t = callback_enter();
+	MPI_Datatype vtype = h_real_to_virtual(MK_DATATYPE, *type);
+	fn(in, inout, len, &vtype);
+	callback_leave(t);
+}
+
+static void win_eh_call(int slot, MPI_Win *win, int *code)
+{
+	MPI_Win_errhandler_function *fn =
+		__atomic_load_n((MPI_Win_errhandler_function **)&win_ehs.fn[slot], __ATOMIC_ACQUIRE);
+	long t = callback_enter();
+	MPI_Win vwin = h_real_to_virtual(MK_WIN, *win);
+	fn(&vwin, code);
+	callback_leave(t);
+}
+
+static void file_eh_call(int slot, MPI_File *file, int *code)
+{
+	MPI_File_errhandler_function *fn =
+		__atomic_load_n((MPI_File_errhandler_function **)&file_ehs.fn[slot], __ATOMIC_ACQUIRE);
+	long t = callback_enter();
+	MPI_File vfile = hf_real_to_virtual(*file);
+	fn(&vfile, code);
+	callback_leave(t);
+}
+
 static void eh_call(int slot, MPI_Comm *comm, int *code)
 {
 	MPI_Comm_errhandler_function *fn =
@@ -74,6 +111,18 @@ static void eh_call(int slot, MPI_Comm *comm, int *code)
 	static void eh_##n(MPI_Comm *c, int *code, ...)                                     \
 	{                                                                                   \
 		eh_call(n, c, code);                                                        \
+	}                                                                                   \
+	static void op_c_##n(void *a, void *b, MPI_Count *len, MPI_Datatype *t)            \
+	{                                                                                   \
+		op_c_call(n, a, b, len, t);                                                 \
+	}                                                                                   \
+	static void win_eh_##n(MPI_Win *w, int *code, ...)                                  \
+	{                                                                                   \
+		win_eh_call(n, w, code);                                                    \
+	}                                                                                   \
+	static void file_eh_##n(MPI_File *f, int *code, ...)                                \
+	{                                                                                   \
+		file_eh_call(n, f, code);                                                   \
 	}
 #define T8(n) T(n##0) T(n##1) T(n##2) T(n##3) T(n##4) T(n##5) T(n##6) T(n##7)
 T8(0)
@@ -93,6 +142,18 @@ static MPI_User_function *const op_tramp[NSLOTS] = { T8(0) T8(1) T8(2) T8(3) T8(
 static MPI_Comm_errhandler_function *const eh_tramp[NSLOTS] = { T8(0) T8(1) T8(2) T8(3)
 								 T8(4) T8(5) T8(6) T8(7) };
 #undef T
+#define T(n) op_c_##n,
+static MPI_User_function_c *const op_c_tramp[NSLOTS] = { T8(0) T8(1) T8(2) T8(3)
+							 T8(4) T8(5) T8(6) T8(7) };
+#undef T
+#define T(n) win_eh_##n,
+static MPI_Win_errhandler_function *const win_eh_tramp[NSLOTS] = { T8(0) T8(1) T8(2) T8(3)
+								   T8(4) T8(5) T8(6) T8(7) };
+#undef T
+#define T(n) file_eh_##n,
+static MPI_File_errhandler_function *const file_eh_tramp[NSLOTS] = { T8(0) T8(1) T8(2) T8(3)
+								     T8(4) T8(5) T8(6) T8(7) };
+#undef T
 
 MPI_User_function *mpi_op_trampoline(MPI_User_function *fn, int *slot)
 {
@@ -102,9 +163,18 @@ MPI_User_function *mpi_op_trampoline(MPI_User_function *fn, int *slot)
 	return op_tramp[*slot];
 }
 
+MPI_User_function_c *mpi_op_c_trampoline(MPI_User_function_c *fn, int *slot)
+{
+	int i = slot_take(&ops_c, (void *)fn);
+	if (i < 0)
+		mpi_die("more than %d user-defined large-count reduction operations at once", NSLOTS);
+	*slot = NSLOTS + i;
+	return op_c_tramp[i];
+}
+
 void mpi_op_release(int slot)
 {
-	slot_release(&ops, slot);
+	slot_release(op_kinds[slot / NSLOTS], slot % NSLOTS);
 }
 
 MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_function *fn, int *slot)
@@ -115,7 +185,206 @@ MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_func
 	return eh_tramp[*slot];
 }
 
+MPI_Win_errhandler_function *mpi_win_errhandler_trampoline(MPI_Win_errhandler_function *fn, int *slot)
+{
+	int i = slot_take(&win_ehs, (void *)fn);
+	if (i < 0)
+		mpi_die("more than %d user-defined window error handlers at once", NSLOTS);
+	*slot = NSLOTS + i;
+	return win_eh_tramp[i];
+}
+
+MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler_function *fn,
+							     int *slot)
+{
+	int i = slot_take(&file_ehs, (void *)fn);
+	if (i < 0)
+		mpi_die("more than %d user-defined file error handlers at once", NSLOTS);
+	*slot = 2 * NSLOTS + i;
+	return file_eh_tramp[i];
+}
+
 void mpi_errhandler_release(int slot)
 {
-	slot_release(&ehs, slot);
+	slot_release(eh_kinds[slot / NSLOTS], slot % NSLOTS);
+}
+
+/* --- Callbacks that get an extra_state: closures ------------------------------
+ * Attribute copy/delete functions and generalized requests receive the
+ * extra_state given at creation, so the upper half gives the lower half a
+ * closure of its own there (the application's functions and extra_state)
+ * and one fixed trampoline per signature. A keyval's closure lives as long
+ * as the process: MPI may call its functions after MPI_*_free_keyval, while
+ * attributes remain. A generalized request's closure is freed by its free
+ * function, which MPI calls exactly once. */
+#include <stdlib.h>
+
+struct closure {
+	void *copy, *del; /* keyvals: the application's functions */
+	void *query, *free, *cancel; /* generalized requests */
+	void *extra; /* the application's extra_state */
+};
+
+static struct closure *closure_new(void)
+{
+	struct closure *c = calloc(1, sizeof(*c));
+	if (!c)
+		mpi_die("out of memory for an MPI callback");
+	return c;
+}
+
+/* MPICH reads the predefined functions as NULL (MPI_*_NULL_*_FN): those
+ * need no trampoline. MPI_*_DUP_FN is the upper half's MPIR_Dup_fn: called
+ * through the trampoline like any application function. */
+#define ATTR_TRAMPOLINES(K, HANDLE, KIND, IN)                                                   \
+	static int K##_copy_tramp(HANDLE old, int keyval, void *extra, void *in, void *out,          \
+				  int *flag)                                                     \
+	{                                                                                        \
+		struct closure *c = extra;                                                       \
+		long t = callback_enter();                                                       \
+		HANDLE v = (HANDLE)IN(KIND, old);                                                \
+		int vk = h_real_to_virtual(MK_KEYVAL, keyval);                                   \
+		int rc = ((MPI_##K##_copy_attr_function *)c->copy)(v, vk, c->extra, in, out, flag); \
+		callback_leave(t);                                                               \
+		return rc;                                                                       \
+	}                                                                                        \
+	static int K##_delete_tramp(HANDLE obj, int keyval, void *val, void *extra)              \
+	{                                                                                        \
+		struct closure *c = extra;                                                       \
+		long t = callback_enter();                                                       \
+		HANDLE v = (HANDLE)IN(KIND, obj);                                                \
+		int vk = h_real_to_virtual(MK_KEYVAL, keyval);                                   \
+		int rc = ((MPI_##K##_delete_attr_function *)c->del)(v, vk, val, c->extra);       \
+		callback_leave(t);                                                               \
+		return rc;                                                                       \
+	}
+
+ATTR_TRAMPOLINES(Comm, MPI_Comm, MK_COMM, h_real_to_virtual)
+ATTR_TRAMPOLINES(Type, MPI_Datatype, MK_DATATYPE, h_real_to_virtual)
+ATTR_TRAMPOLINES(Win, MPI_Win, MK_WIN, h_real_to_virtual)
+
+static struct closure *attr_closure(void *copy, void *del, void *extra)
+{
+	struct closure *c = closure_new();
+	c->copy = copy;
+	c->del = del;
+	c->extra = extra;
+	return c;
+}
+
+/* kind: 0 comm, 1 datatype, 2 win, 3 MPI-1's MPI_Keyval_create */
+static int create_keyval(int kind, void *copy, void *del, int *keyval, void *extra)
+{
+	struct closure *c = attr_closure(copy, del, extra);
+	int real = MPI_KEYVAL_INVALID, rc;
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	switch (kind) {
+	case 0:
+		rc = MPI_FN(MPI_Comm_create_keyval)(copy ? Comm_copy_tramp : NULL,
+						    del ? Comm_delete_tramp : NULL, &real, c);
+		break;
+	case 1:
+		rc = MPI_FN(MPI_Type_create_keyval)(copy ? Type_copy_tramp : NULL,
+						    del ? Type_delete_tramp : NULL, &real, c);
+		break;
+	case 2:
+		rc = MPI_FN(MPI_Win_create_keyval)(copy ? Win_copy_tramp : NULL,
+						   del ? Win_delete_tramp : NULL, &real, c);
+		break;
+	default:
+		rc = MPI_FN(MPI_Keyval_create)(copy ? (MPI_Copy_function *)Comm_copy_tramp : NULL,
+					       del ? (MPI_Delete_function *)Comm_delete_tramp : NULL,
+					       &real, c);
+		break;
+	}
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		free(c);
+		return rc;
+	}
+	*keyval = h_out(MK_KEYVAL, real);
+	return rc;
+}
+
+int mpi_impl_Comm_create_keyval(MPI_Comm_copy_attr_function *comm_copy_attr_fn,
+				MPI_Comm_delete_attr_function *comm_delete_attr_fn, int *comm_keyval,
+				void *extra_state)
+{
+	return create_keyval(0, (void *)comm_copy_attr_fn, (void *)comm_delete_attr_fn, comm_keyval,
+			     extra_state);
+}
+
+int mpi_impl_Type_create_keyval(MPI_Type_copy_attr_function *type_copy_attr_fn,
+				MPI_Type_delete_attr_function *type_delete_attr_fn, int *type_keyval,
+				void *extra_state)
+{
+	return create_keyval(1, (void *)type_copy_attr_fn, (void *)type_delete_attr_fn, type_keyval,
+			     extra_state);
+}
+
+int mpi_impl_Win_create_keyval(MPI_Win_copy_attr_function *win_copy_attr_fn,
+			       MPI_Win_delete_attr_function *win_delete_attr_fn, int *win_keyval,
+			       void *extra_state)
+{
+	return create_keyval(2, (void *)win_copy_attr_fn, (void *)win_delete_attr_fn, win_keyval,
+			     extra_state);
+}
+
+int mpi_impl_Keyval_create(MPI_Copy_function *copy_fn, MPI_Delete_function *delete_fn, int *keyval,
+			   void *extra_state)
+{
+	return create_keyval(3, (void *)copy_fn, (void *)delete_fn, keyval, extra_state);
+}
+
+/* Generalized requests. */
+static int greq_query_tramp(void *extra, MPI_Status *status)
+{
+	struct closure *c = extra;
+	long t = callback_enter();
+	int rc = ((MPI_Grequest_query_function *)c->query)(c->extra, status);
+	callback_leave(t);
+	return rc;
+}
+
+static int greq_free_tramp(void *extra)
+{
+	struct closure *c = extra;
+	long t = callback_enter();
+	int rc = ((MPI_Grequest_free_function *)c->free)(c->extra);
+	free(c); /* the upper libc, with the upper thread pointer */
+	callback_leave(t);
+	return rc;
+}
+
+static int greq_cancel_tramp(void *extra, int complete)
+{
+	struct closure *c = extra;
+	long t = callback_enter();
+	int rc = ((MPI_Grequest_cancel_function *)c->cancel)(c->extra, complete);
+	callback_leave(t);
+	return rc;
+}
+
+int mpi_impl_Grequest_start(MPI_Grequest_query_function *query_fn, MPI_Grequest_free_function *free_fn,
+			    MPI_Grequest_cancel_function *cancel_fn, void *extra_state,
+			    MPI_Request *request)
+{
+	struct closure *c = closure_new();
+	c->query = (void *)query_fn;
+	c->free = (void *)free_fn;
+	c->cancel = (void *)cancel_fn;
+	c->extra = extra_state;
+	int real = MPI_REQUEST_NULL;
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Grequest_start)(greq_query_tramp, greq_free_tramp, greq_cancel_tramp, c,
+					     &real);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		free(c);
+		return rc;
+	}
+	*request = h_out(MK_REQUEST, real);
+	return rc;
 }

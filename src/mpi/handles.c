@@ -15,6 +15,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,7 @@ struct hobj {
 		int type_size; /* -1: not asked yet */
 		int slot; /* op, errhandler: callback trampoline, or -1 */
 		int *keep[2]; /* request: arrays the lower half reads until done */
+		void *extra; /* win: win.c's record */
 	} u;
 };
 
@@ -50,11 +52,11 @@ static struct htable tables[MK_COUNT];
 static const unsigned mpich_type[MK_COUNT] = {
 	[MK_COMM] = 1,	   [MK_GROUP] = 2, [MK_DATATYPE] = 3,   [MK_OP] = 6,
 	[MK_REQUEST] = 11, [MK_MESSAGE] = 11, [MK_ERRHANDLER] = 5, [MK_INFO] = 7,
-	[MK_KEYVAL] = 9,
+	[MK_KEYVAL] = 9, [MK_WIN] = 8,
 };
 
-static struct mpi_comm_cache world_cache = { -1, -1, -1 };
-static struct mpi_comm_cache self_cache = { -1, -1, -1 };
+static struct mpi_comm_cache world_cache = { -1, -1, -1, -1, -1 };
+static struct mpi_comm_cache self_cache = { -1, -1, -1, -1, -1 };
 
 __attribute__((constructor)) static void handles_init(void)
 {
@@ -134,7 +136,7 @@ int h_out(enum mpi_kind k, int real)
 	memset(&e->u, 0, sizeof(e->u));
 	switch (k) {
 	case MK_COMM:
-		e->u.comm = (struct mpi_comm_cache){ -1, -1, -1 };
+		e->u.comm = (struct mpi_comm_cache){ -1, -1, -1, -1, -1 };
 		break;
 	case MK_DATATYPE:
 		e->u.type_size = -1;
@@ -282,4 +284,103 @@ void h_errhandler_set_slot(int veh, int slot)
 	struct hobj *e = entry(MK_ERRHANDLER, veh);
 	if (e)
 		e->u.slot = slot;
+}
+
+void **h_win_extra(int vwin)
+{
+	struct hobj *e = entry(MK_WIN, vwin);
+	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->u.extra : NULL;
+}
+
+/* --- MPI_File: pointer handles ---------------------------------------------
+ * Virtual handle i*16 (i >= 1) is entry i-1 of a table that only grows, in
+ * blocks never moved; 0 is MPI_FILE_NULL. */
+#define FILE_BLOCK 1024
+#define FILE_BLOCKS 1024
+static _Atomic(_Atomic(MPI_File) *) file_blocks[FILE_BLOCKS];
+static _Atomic unsigned file_top;
+static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static _Atomic(MPI_File) *file_entry(MPI_File v)
+{
+	uintptr_t u = (uintptr_t)v;
+	if (!u || (u & 15))
+		return NULL;
+	unsigned long i = (u >> 4) - 1;
+	if (i >= atomic_load_explicit(&file_top, memory_order_acquire))
+		return NULL;
+	_Atomic(MPI_File) *b = atomic_load_explicit(&file_blocks[i / FILE_BLOCK], memory_order_acquire);
+	return b ? &b[i % FILE_BLOCK] : NULL;
+}
+
+MPI_File hf_in(MPI_File v)
+{
+	_Atomic(MPI_File) *e = file_entry(v);
+	/* An unknown non-null handle: an invalid one MPICH reports as such. */
+	return e ? atomic_load_explicit(e, memory_order_acquire) : NULL;
+}
+
+MPI_File hf_out(MPI_File real)
+{
+	if (!real)
+		return NULL;
+	pthread_mutex_lock(&file_lock);
+	unsigned top = atomic_load_explicit(&file_top, memory_order_relaxed), i;
+	for (i = 0; i < top; i++) { /* reuse a closed file's entry */
+		_Atomic(MPI_File) *b = atomic_load_explicit(&file_blocks[i / FILE_BLOCK], memory_order_relaxed);
+		if (!atomic_load_explicit(&b[i % FILE_BLOCK], memory_order_relaxed))
+			break;
+	}
+	if (i == top) {
+		if (i / FILE_BLOCK >= FILE_BLOCKS)
+			mpi_die("more than %d open MPI files", FILE_BLOCK * FILE_BLOCKS);
+		if (!atomic_load_explicit(&file_blocks[i / FILE_BLOCK], memory_order_relaxed)) {
+			_Atomic(MPI_File) *b = calloc(FILE_BLOCK, sizeof(*b));
+			if (!b)
+				mpi_die("out of memory for MPI file handles");
+			atomic_store_explicit(&file_blocks[i / FILE_BLOCK], b, memory_order_release);
+		}
+	}
+	_Atomic(MPI_File) *b = atomic_load_explicit(&file_blocks[i / FILE_BLOCK], memory_order_relaxed);
+	atomic_store_explicit(&b[i % FILE_BLOCK], real, memory_order_release);
+	if (i == top)
+		atomic_store_explicit(&file_top, top + 1, memory_order_release);
+	pthread_mutex_unlock(&file_lock);
+	return (MPI_File)(uintptr_t)(((uintptr_t)i + 1) << 4);
+}
+
+MPI_File hf_update(MPI_File v, MPI_File real_before, MPI_File real_after)
+{
+	if (real_after == real_before)
+		return v;
+	_Atomic(MPI_File) *e = file_entry(v);
+	if (!e)
+		return hf_out(real_after);
+	pthread_mutex_lock(&file_lock);
+	atomic_store_explicit(e, real_after, memory_order_release);
+	pthread_mutex_unlock(&file_lock);
+	return real_after ? v : NULL;
+}
+
+MPI_File hf_real_to_virtual(MPI_File real)
+{
+	unsigned top = atomic_load_explicit(&file_top, memory_order_acquire);
+	if (!real)
+		return NULL;
+	for (unsigned i = 0; i < top; i++) {
+		_Atomic(MPI_File) *b = atomic_load_explicit(&file_blocks[i / FILE_BLOCK], memory_order_acquire);
+		if (b && atomic_load_explicit(&b[i % FILE_BLOCK], memory_order_acquire) == real)
+			return (MPI_File)(uintptr_t)(((uintptr_t)i + 1) << 4);
+	}
+	return real;
+}
+
+MPI_Fint hf_c2f(MPI_File v)
+{
+	return (MPI_Fint)((uintptr_t)v >> 4);
+}
+
+MPI_File hf_f2c(MPI_Fint f)
+{
+	return f > 0 ? (MPI_File)(uintptr_t)((uintptr_t)f << 4) : MPI_FILE_NULL;
 }

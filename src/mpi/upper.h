@@ -40,6 +40,7 @@ enum mpi_kind {
 	MK_ERRHANDLER,
 	MK_INFO,
 	MK_KEYVAL,
+	MK_WIN,
 	MK_COUNT
 };
 
@@ -60,11 +61,30 @@ int mpi_predefined_direct(int v); /* generated: predefined.c */
 /* Per-object caches (-1: unknown), for calls answered in the upper half. */
 struct mpi_comm_cache {
 	int rank, size, group_size; /* group_size: remote size if inter */
+	int nin, nout; /* neighbours of its topology, for neighbor_alltoallw */
 };
 struct mpi_comm_cache *h_comm_cache(int vcomm);
 int *h_type_size_cache(int vtype);
 void h_op_set_slot(int vop, int slot);
 void h_errhandler_set_slot(int veh, int slot);
+/* A window's upper-half record (win.c), NULL if none. */
+void **h_win_extra(int vwin);
+/* The displacement the lower half's window wants for the application's
+ * target_disp (win.c: shifted in shared windows). */
+MPI_Aint mpi_win_disp(MPI_Win win, int target_rank, MPI_Aint target_disp);
+
+/* MPI_File is a pointer: its virtual handles are small multiples of 16
+ * indexing a table of their own (never valid addresses). */
+MPI_File hf_in(MPI_File v);
+MPI_File hf_out(MPI_File real);
+MPI_File hf_update(MPI_File v, MPI_File real_before, MPI_File real_after);
+MPI_File hf_real_to_virtual(MPI_File real);
+MPI_Fint hf_c2f(MPI_File v);
+MPI_File hf_f2c(MPI_Fint f);
+
+/* The number of neighbours of a topology communicator (in: sources, out:
+ * destinations), as neighbourhood collectives count them. */
+int mpi_neighbor_count(MPI_Comm comm, int out);
 
 /* The size of the group a comm_size(C) array rule means. */
 int mpi_comm_group_size(MPI_Comm comm);
@@ -75,6 +95,11 @@ void mpi_op_release(int slot);
 MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_function *fn,
 							 int *slot);
 void mpi_errhandler_release(int slot);
+MPI_User_function_c *mpi_op_c_trampoline(MPI_User_function_c *fn, int *slot);
+MPI_Win_errhandler_function *mpi_win_errhandler_trampoline(MPI_Win_errhandler_function *fn,
+							   int *slot);
+MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler_function *fn,
+							     int *slot);
 
 noreturn void mpi_unsupported(const char *name, const char *why);
 noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

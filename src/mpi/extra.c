@@ -1,0 +1,307 @@
+/* Hand-written crossings besides windows (win.c) and callbacks
+ * (callbacks.c): large-count user ops, window and file error handlers,
+ * datatype decoding, distributed graphs, neighbourhood counts, MPI_T
+ * handles bound to objects, MPI-IO's Fortran handles.
+ */
+#include <stdlib.h>
+
+#include "mpi/upper.h"
+
+int mpi_impl_Op_create_c(MPI_User_function_c *user_fn, int commute, MPI_Op *op)
+{
+	int slot, real = MPI_OP_NULL;
+	MPI_User_function_c *tramp = mpi_op_c_trampoline(user_fn, &slot);
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Op_create_c)(tramp, commute, &real);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		mpi_op_release(slot);
+		return rc;
+	}
+	*op = h_out(MK_OP, real);
+	h_op_set_slot(*op, slot);
+	return rc;
+}
+
+int mpi_impl_Win_create_errhandler(MPI_Win_errhandler_function *win_errhandler_fn,
+				   MPI_Errhandler *errhandler)
+{
+	int slot, real = MPI_ERRHANDLER_NULL;
+	MPI_Win_errhandler_function *tramp = mpi_win_errhandler_trampoline(win_errhandler_fn, &slot);
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Win_create_errhandler)(tramp, &real);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		mpi_errhandler_release(slot);
+		return rc;
+	}
+	*errhandler = h_out(MK_ERRHANDLER, real);
+	h_errhandler_set_slot(*errhandler, slot);
+	return rc;
+}
+
+int mpi_impl_File_create_errhandler(MPI_File_errhandler_function *file_errhandler_fn,
+				    MPI_Errhandler *errhandler)
+{
+	int slot, real = MPI_ERRHANDLER_NULL;
+	MPI_File_errhandler_function *tramp = mpi_file_errhandler_trampoline(file_errhandler_fn, &slot);
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_File_create_errhandler)(tramp, &real);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		mpi_errhandler_release(slot);
+		return rc;
+	}
+	*errhandler = h_out(MK_ERRHANDLER, real);
+	h_errhandler_set_slot(*errhandler, slot);
+	return rc;
+}
+
+/* The datatypes MPI_Type_get_contents returns are new references (derived
+ * ones must be freed by the caller): each gets a virtual handle. How many
+ * it wrote is the envelope's count, asked in the same crossing. */
+static void types_out(MPI_Datatype *v, const MPI_Datatype *real, long n, long max)
+{
+	for (long i = 0; i < n && i < max; i++)
+		v[i] = h_out(MK_DATATYPE, real[i]);
+}
+
+int mpi_impl_Type_get_contents(MPI_Datatype datatype, int max_integers, int max_addresses,
+			       int max_datatypes, int array_of_integers[], MPI_Aint array_of_addresses[],
+			       MPI_Datatype array_of_datatypes[])
+{
+	MPI_Datatype stack[MPI_STACK_ARRAY];
+	MPI_Datatype *r = stack;
+	if (max_datatypes > MPI_STACK_ARRAY && !(r = malloc(sizeof(*r) * (size_t)max_datatypes)))
+		return MPI_ERR_NO_MEM;
+	int real = h_in(MK_DATATYPE, datatype), ni = 0, na = 0, nd = 0, comb = 0;
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Type_get_contents)(real, max_integers, max_addresses, max_datatypes,
+					       array_of_integers, array_of_addresses, r);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Type_get_envelope)(real, &ni, &na, &nd, &comb);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		types_out(array_of_datatypes, r, nd, max_datatypes);
+	if (r != stack)
+		free(r);
+	return rc;
+}
+
+int mpi_impl_Type_get_contents_c(MPI_Datatype datatype, MPI_Count max_integers,
+				 MPI_Count max_addresses, MPI_Count max_large_counts,
+				 MPI_Count max_datatypes, int array_of_integers[],
+				 MPI_Aint array_of_addresses[], MPI_Count array_of_large_counts[],
+				 MPI_Datatype array_of_datatypes[])
+{
+	MPI_Datatype stack[MPI_STACK_ARRAY];
+	MPI_Datatype *r = stack;
+	if (max_datatypes > MPI_STACK_ARRAY && !(r = malloc(sizeof(*r) * (size_t)max_datatypes)))
+		return MPI_ERR_NO_MEM;
+	int real = h_in(MK_DATATYPE, datatype), comb = 0;
+	MPI_Count ni = 0, na = 0, nl = 0, nd = 0;
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Type_get_contents_c)(real, max_integers, max_addresses, max_large_counts,
+						 max_datatypes, array_of_integers, array_of_addresses,
+						 array_of_large_counts, r);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Type_get_envelope_c)(real, &ni, &na, &nl, &nd, &comb);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		types_out(array_of_datatypes, r, (long)nd, (long)max_datatypes);
+	if (r != stack)
+		free(r);
+	return rc;
+}
+
+/* MPI_UNWEIGHTED and MPI_WEIGHTS_EMPTY are addresses of the library's data:
+ * the application has the upper half's (data.c), MPICH compares with the
+ * values of its own MPI_UNWEIGHTED and MPI_WEIGHTS_EMPTY, whose addresses
+ * the lower half's table holds. */
+static const int *weights_in(const int *w)
+{
+	if (w == MPI_UNWEIGHTED)
+		return *(int *const *)MPI_LOWER_DATA(MPI_UNWEIGHTED);
+	if (w == MPI_WEIGHTS_EMPTY)
+		return *(int *const *)MPI_LOWER_DATA(MPI_WEIGHTS_EMPTY);
+	return w;
+}
+
+int mpi_impl_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], const int degrees[],
+			       const int destinations[], const int weights[], MPI_Info info,
+			       int reorder, MPI_Comm *comm_dist_graph)
+{
+	MPI_LOWER_READY();
+	int rc_comm = h_in(MK_COMM, comm_old), r_info = h_in(MK_INFO, info), real = MPI_COMM_NULL;
+	const int *w = weights_in(weights);
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Dist_graph_create)(rc_comm, n, sources, degrees, destinations, w, r_info,
+					       reorder, &real);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		*comm_dist_graph = h_out(MK_COMM, real);
+	return rc;
+}
+
+int mpi_impl_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const int sources[],
+					const int sourceweights[], int outdegree,
+					const int destinations[], const int destweights[],
+					MPI_Info info, int reorder, MPI_Comm *comm_dist_graph)
+{
+	MPI_LOWER_READY();
+	int rc_comm = h_in(MK_COMM, comm_old), r_info = h_in(MK_INFO, info), real = MPI_COMM_NULL;
+	const int *sw = weights_in(sourceweights), *dw = weights_in(destweights);
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Dist_graph_create_adjacent)(rc_comm, indegree, sources, sw, outdegree,
+							destinations, dw, r_info, reorder, &real);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		*comm_dist_graph = h_out(MK_COMM, real);
+	return rc;
+}
+
+int mpi_impl_Dist_graph_neighbors(MPI_Comm comm, int maxindegree, int sources[], int sourceweights[],
+				  int maxoutdegree, int destinations[], int destweights[])
+{
+	MPI_LOWER_READY();
+	int real = h_in(MK_COMM, comm);
+	int *sw = (int *)weights_in(sourceweights), *dw = (int *)weights_in(destweights);
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Dist_graph_neighbors)(real, maxindegree, sources, sw, maxoutdegree,
+						  destinations, dw);
+	cross_leave(t);
+	return rc;
+}
+
+/* Neighbourhood collectives take one datatype per source (recvtypes) and
+ * per destination (sendtypes); the counts are the topology's, cached. */
+int mpi_neighbor_count(MPI_Comm comm, int out)
+{
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	if (c && c->nin >= 0)
+		return out ? c->nout : c->nin;
+	int real = h_in(MK_COMM, comm), topo = MPI_UNDEFINED, nin = 0, nout = 0, w = 0, rank = 0;
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Topo_test)(real, &topo);
+	if (rc == MPI_SUCCESS && topo == MPI_CART) {
+		rc = MPI_FN(MPI_Cartdim_get)(real, &nin);
+		nin *= 2;
+		nout = nin;
+	} else if (rc == MPI_SUCCESS && topo == MPI_GRAPH) {
+		rc = MPI_FN(MPI_Comm_rank)(real, &rank);
+		if (rc == MPI_SUCCESS)
+			rc = MPI_FN(MPI_Graph_neighbors_count)(real, rank, &nin);
+		nout = nin;
+	} else if (rc == MPI_SUCCESS && topo == MPI_DIST_GRAPH) {
+		rc = MPI_FN(MPI_Dist_graph_neighbors_count)(real, &nin, &nout, &w);
+	}
+	cross_leave(t);
+	if (rc != MPI_SUCCESS || topo == MPI_UNDEFINED)
+		return 0; /* MPICH reports the communicator's error itself */
+	if (c) {
+		c->nout = nout;
+		__atomic_store_n(&c->nin, nin, __ATOMIC_RELEASE);
+	}
+	return out ? nout : nin;
+}
+
+/* MPI_T: a variable bound to an MPI object is given a pointer to its handle. */
+static void *bound_object(int bind, void *obj, union { int i; MPI_File f; } *tmp)
+{
+	if (!obj)
+		return obj;
+	switch (bind) {
+	case MPI_T_BIND_MPI_COMM:
+		tmp->i = h_in(MK_COMM, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_DATATYPE:
+		tmp->i = h_in(MK_DATATYPE, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_ERRHANDLER:
+		tmp->i = h_in(MK_ERRHANDLER, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_GROUP:
+		tmp->i = h_in(MK_GROUP, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_OP:
+		tmp->i = h_in(MK_OP, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_REQUEST:
+		tmp->i = h_in(MK_REQUEST, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_WIN:
+		tmp->i = h_in(MK_WIN, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_MESSAGE:
+		tmp->i = h_in(MK_MESSAGE, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_INFO:
+		tmp->i = h_in(MK_INFO, *(int *)obj);
+		return &tmp->i;
+	case MPI_T_BIND_MPI_FILE:
+		tmp->f = hf_in(*(MPI_File *)obj);
+		return &tmp->f;
+	default:
+		return obj;
+	}
+}
+
+int mpi_impl_T_cvar_handle_alloc(int cvar_index, void *obj_handle, MPI_T_cvar_handle *handle,
+				 int *count)
+{
+	union { int i; MPI_File f; } tmp;
+	int bind = MPI_T_BIND_NO_OBJECT;
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int verb, scope, nl = 0, dl = 0;
+	MPI_Datatype type;
+	MPI_T_enum en;
+	int rc = MPI_FN(MPI_T_cvar_get_info)(cvar_index, NULL, &nl, &verb, &type, &en, NULL, &dl,
+					     &bind, &scope);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		return rc;
+	void *obj = bound_object(bind, obj_handle, (void *)&tmp);
+	t = cross_enter();
+	rc = MPI_FN(MPI_T_cvar_handle_alloc)(cvar_index, obj, handle, count);
+	cross_leave(t);
+	return rc;
+}
+
+int mpi_impl_T_pvar_handle_alloc(MPI_T_pvar_session session, int pvar_index, void *obj_handle,
+				 MPI_T_pvar_handle *handle, int *count)
+{
+	union { int i; MPI_File f; } tmp;
+	int bind = MPI_T_BIND_NO_OBJECT;
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int verb, cls, nl = 0, dl = 0, ro, cont, at;
+	MPI_Datatype type;
+	MPI_T_enum en;
+	int rc = MPI_FN(MPI_T_pvar_get_info)(pvar_index, NULL, &nl, &verb, &cls, &type, &en, NULL,
+					     &dl, &bind, &ro, &cont, &at);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		return rc;
+	void *obj = bound_object(bind, obj_handle, (void *)&tmp);
+	t = cross_enter();
+	rc = MPI_FN(MPI_T_pvar_handle_alloc)(session, pvar_index, obj, handle, count);
+	cross_leave(t);
+	return rc;
+}
+
+MPI_Fint mpi_impl_File_c2f(MPI_File file)
+{
+	return hf_c2f(file);
+}
+
+MPI_File mpi_impl_File_f2c(MPI_Fint file)
+{
+	return hf_f2c(file);
+}
