@@ -6,14 +6,9 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-T=$(mktemp -d /tmp/cairn-blcr-dlopen.XXXXXX)
-trap 'pkill -9 -f "$T/" 2>/dev/null; rm -rf "$T"' EXIT
-fails=0
-pass() { echo "PASS blcr/dlopen: $1"; }
-fail() {
-	echo "FAIL blcr/dlopen: $1"
-	fails=$((fails + 1))
-}
+CHECK_CLEANUP='pkill -9 -f "$T/" 2>/dev/null'
+. "$top/tests/lib/check.bash"
+check_begin blcr/dlopen
 # descriptors above 2 leaked by whatever runs this would refuse checkpoints
 for f in /proc/$$/fd/*; do
 	fd=${f##*/}
@@ -77,4 +72,4 @@ rc=$?
 	fail "restart (status $rc): $(cat "$T/out3")"
 [ "$(grep -c main "$T/starts")" = 1 ] && pass "main ran once in all" ||
 	fail "main started $(grep -c main "$T/starts") times under cr_run"
-[ $fails -eq 0 ]
+check_end

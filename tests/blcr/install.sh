@@ -7,14 +7,9 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$here/../..
-T=$(mktemp -d /tmp/cairn-blcr-install.XXXXXX)
-trap 'pkill -9 -f "$T/" 2>/dev/null; rm -rf "$T"' EXIT
-fails=0
-pass() { echo "PASS blcr/install: $1"; }
-fail() {
-	echo "FAIL blcr/install: $1"
-	fails=$((fails + 1))
-}
+CHECK_CLEANUP='pkill -9 -f "$T/" 2>/dev/null'
+. "$top/tests/lib/check.bash"
+check_begin blcr/install
 P=$T/prefix
 if make -s -C "$top" install PREFIX="$P" >"$T/make.log" 2>&1; then
 	pass "make install PREFIX=... works"
@@ -97,4 +92,4 @@ if [ $rc -eq 0 ] && grep -q "^sum 22140 checkpoints 1 restarts 1\$" "$T/out2"; t
 else
 	fail "cr_restart (status $rc): $(cat "$T/out2" "$T/err2")"
 fi
-[ $fails -eq 0 ]
+check_end

@@ -9,14 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 CAIRN=$top/build/bin/cairn
 W=$top/build/tests/mpi/where
-T=$(mktemp -d /tmp/cairn-mpirun.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass() { echo "PASS mpi/mpirun: $1"; }
-fail() {
-	echo "FAIL mpi/mpirun: $1"
-	fails=$((fails + 1))
-}
+. "$top/tests/lib/check.bash"
+check_begin mpi/mpirun
 [ -x "$W" ] || { fail "build/tests/mpi/where missing: run make"; exit 1; }
 want() { # N VAR ARGS: the expected lines
 	local n=$1 r
@@ -114,4 +108,4 @@ rc=$?
 "$CAIRN" mpirun -n 2 >"$T/out" 2>"$T/err"
 [ $? -eq 125 ] && grep -q "needs a program" "$T/err" && pass "no program: status 125 and a message" ||
 	fail "no program: $(cat "$T/err" | head -3)"
-[ $fails -eq 0 ]
+check_end

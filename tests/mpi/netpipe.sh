@@ -21,14 +21,8 @@ top=$(cd "$here/../.." && pwd)
 CAIRN=${CAIRN:-$top/build/bin/cairn}
 NP=${NPMPI:-/usr/bin/NPmpich2}
 TIMEOUT=${TIMEOUT:-120}
-T=$(mktemp -d /tmp/cairn-netpipe.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass() { echo "PASS mpi/netpipe: $1"; }
-fail() {
-	echo "FAIL mpi/netpipe: $1"
-	fails=$((fails + 1))
-}
+. "$top/tests/lib/check.bash"
+check_begin mpi/netpipe
 
 if [ ! -x "$NP" ]; then
 	fail "$NP missing: install netpipe-mpich2 (scripts/deps.sh)"
@@ -220,4 +214,4 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "no-such-helper" "$T/broken.std";
 else
 	fail "broken lower half (status $rc, ${took}s): $(head -5 "$T/broken.std" | tr '\n' ' ')"
 fi
-[ $fails -eq 0 ]
+check_end
