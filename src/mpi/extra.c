@@ -24,40 +24,18 @@ int mpi_impl_Op_create_c(MPI_User_function_c *user_fn, int commute, MPI_Op *op)
 	return rc;
 }
 
-int mpi_impl_Win_create_errhandler(MPI_Win_errhandler_function *win_errhandler_fn,
-				   MPI_Errhandler *errhandler)
+int mpi_impl_Win_create_errhandler(MPI_Win_errhandler_function *win_errhandler_fn, MPI_Errhandler *errhandler)
 {
-	int slot, real = MPI_ERRHANDLER_NULL;
-	MPI_Win_errhandler_function *tramp = mpi_win_errhandler_trampoline(win_errhandler_fn, &slot);
-	MPI_LOWER_READY();
-	long t = cross_enter();
-	int rc = MPI_FN(MPI_Win_create_errhandler)(tramp, &real);
-	cross_leave(t);
-	if (rc != MPI_SUCCESS) {
-		mpi_errhandler_release(slot);
-		return rc;
-	}
-	*errhandler = h_out(MK_ERRHANDLER, real);
-	h_errhandler_set_slot(*errhandler, slot);
-	return rc;
+	int slot;
+	void *tramp = (void *)mpi_win_errhandler_trampoline(win_errhandler_fn, &slot);
+	return mpi_errhandler_create(F_MPI_Win_create_errhandler, tramp, slot, errhandler);
 }
 
-int mpi_impl_File_create_errhandler(MPI_File_errhandler_function *file_errhandler_fn,
-				    MPI_Errhandler *errhandler)
+int mpi_impl_File_create_errhandler(MPI_File_errhandler_function *file_errhandler_fn, MPI_Errhandler *errhandler)
 {
-	int slot, real = MPI_ERRHANDLER_NULL;
-	MPI_File_errhandler_function *tramp = mpi_file_errhandler_trampoline(file_errhandler_fn, &slot);
-	MPI_LOWER_READY();
-	long t = cross_enter();
-	int rc = MPI_FN(MPI_File_create_errhandler)(tramp, &real);
-	cross_leave(t);
-	if (rc != MPI_SUCCESS) {
-		mpi_errhandler_release(slot);
-		return rc;
-	}
-	*errhandler = h_out(MK_ERRHANDLER, real);
-	h_errhandler_set_slot(*errhandler, slot);
-	return rc;
+	int slot;
+	void *tramp = (void *)mpi_file_errhandler_trampoline(file_errhandler_fn, &slot);
+	return mpi_errhandler_create(F_MPI_File_create_errhandler, tramp, slot, errhandler);
 }
 
 /* The datatypes MPI_Type_get_contents returns are new references (derived

@@ -221,17 +221,17 @@ int mpi_impl_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
 	return rc;
 }
 
-static int create_errhandler(MPI_Comm_errhandler_function *fn, MPI_Errhandler *errhandler,
-			     int deprecated)
+/* Every errhandler-creating call: the application's function behind a
+ * trampoline (slot), the lower half's function F (all of them take the
+ * function and return the errhandler), a virtual handle that remembers the
+ * slot. */
+int mpi_errhandler_create(enum mpi_fn f, void *tramp, int slot, MPI_Errhandler *errhandler)
 {
-	int slot, real = MPI_ERRHANDLER_NULL, rc;
-	MPI_Comm_errhandler_function *tramp = mpi_errhandler_trampoline(fn, &slot);
+	int real = MPI_ERRHANDLER_NULL;
 	MPI_LOWER_READY();
+	int (*create)(void *, MPI_Errhandler *) = (int (*)(void *, MPI_Errhandler *))mpi_fn[f];
 	long t = cross_enter();
-	if (deprecated)
-		rc = MPI_FN(MPI_Errhandler_create)(tramp, &real);
-	else
-		rc = MPI_FN(MPI_Comm_create_errhandler)(tramp, &real);
+	int rc = create(tramp, &real);
 	cross_leave(t);
 	if (rc != MPI_SUCCESS) {
 		mpi_errhandler_release(slot);
@@ -245,11 +245,15 @@ static int create_errhandler(MPI_Comm_errhandler_function *fn, MPI_Errhandler *e
 int mpi_impl_Comm_create_errhandler(MPI_Comm_errhandler_function *comm_errhandler_fn,
 				    MPI_Errhandler *errhandler)
 {
-	return create_errhandler(comm_errhandler_fn, errhandler, 0);
+	int slot;
+	void *tramp = (void *)mpi_errhandler_trampoline(comm_errhandler_fn, &slot);
+	return mpi_errhandler_create(F_MPI_Comm_create_errhandler, tramp, slot, errhandler);
 }
 
 int mpi_impl_Errhandler_create(MPI_Comm_errhandler_function *comm_errhandler_fn,
 			       MPI_Errhandler *errhandler)
 {
-	return create_errhandler(comm_errhandler_fn, errhandler, 1);
+	int slot;
+	void *tramp = (void *)mpi_errhandler_trampoline(comm_errhandler_fn, &slot);
+	return mpi_errhandler_create(F_MPI_Errhandler_create, tramp, slot, errhandler);
 }
