@@ -39,7 +39,7 @@ cairn() {
 		timeout "$TIMEOUT" "$MPIEXEC" -n "$n" "$T/$p" "$@"
 }
 
-for t in p2p coll types comm rma extras io io_nb tool; do
+for t in p2p coll types comm intercomm rma extras io io_nb tool; do
 	for n in 2 4; do
 		native "$n" "$t" >"$OUT/$t-n$n.native" 2>&1
 		rn=$?
