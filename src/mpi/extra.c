@@ -9,19 +9,9 @@
 
 int mpi_impl_Op_create_c(MPI_User_function_c *user_fn, int commute, MPI_Op *op)
 {
-	int slot, real = MPI_OP_NULL;
-	MPI_User_function_c *tramp = mpi_op_c_trampoline(user_fn, &slot);
-	MPI_LOWER_READY();
-	long t = cross_enter();
-	int rc = MPI_FN(MPI_Op_create_c)(tramp, commute, &real);
-	cross_leave(t);
-	if (rc != MPI_SUCCESS) {
-		mpi_op_release(slot);
-		return rc;
-	}
-	*op = h_out(MK_OP, real);
-	h_op_set_slot(*op, slot);
-	return rc;
+	int slot;
+	void *tramp = (void *)mpi_op_c_trampoline(user_fn, &slot);
+	return mpi_op_create(F_MPI_Op_create_c, tramp, slot, commute, op);
 }
 
 int mpi_impl_Win_create_errhandler(MPI_Win_errhandler_function *win_errhandler_fn, MPI_Errhandler *errhandler)

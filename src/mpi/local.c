@@ -204,13 +204,16 @@ int mpi_impl_Finalize(void)
 	return rc;
 }
 
-int mpi_impl_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
+/* Both op-creating calls: the application's function behind a trampoline
+ * (slot), the lower half's function F, a virtual handle that remembers the
+ * slot. */
+int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op)
 {
-	int slot, real = MPI_OP_NULL;
-	MPI_User_function *tramp = mpi_op_trampoline(user_fn, &slot);
+	int real = MPI_OP_NULL;
 	MPI_LOWER_READY();
+	int (*create)(void *, int, MPI_Op *) = (int (*)(void *, int, MPI_Op *))mpi_fn[f];
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Op_create)(tramp, commute, &real);
+	int rc = create(tramp, commute, &real);
 	cross_leave(t);
 	if (rc != MPI_SUCCESS) {
 		mpi_op_release(slot);
@@ -219,6 +222,13 @@ int mpi_impl_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
 	*op = h_out(MK_OP, real);
 	h_op_set_slot(*op, slot);
 	return rc;
+}
+
+int mpi_impl_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
+{
+	int slot;
+	void *tramp = (void *)mpi_op_trampoline(user_fn, &slot);
+	return mpi_op_create(F_MPI_Op_create, tramp, slot, commute, op);
 }
 
 /* Every errhandler-creating call: the application's function behind a

@@ -104,6 +104,8 @@ MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler
 noreturn void mpi_unsupported(const char *name, const char *why);
 noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* local.c: both op-creating calls (MPI_Op_create, MPI_Op_create_c). */
+int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op);
 /* local.c: every errhandler-creating call, given the lower half's function
  * F and the trampoline already taken for the application's function. */
 int mpi_errhandler_create(enum mpi_fn f, void *tramp, int slot, MPI_Errhandler *errhandler);

@@ -35,82 +35,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_MAPS 4096
-#define MAX_FDS 4096
-
-struct mapping {
-	unsigned long start, end;
-	char path[160];
-};
-struct maps {
-	int n;
-	struct mapping m[MAX_MAPS];
-};
+#include "../lib/procmaps.h"
 
 static int rank = -1, size, failures;
 static pthread_t main_thread;
 static unsigned long wbase, wsize; /* the split window, if any */
-static char maps_buf[1 << 20];
-
-/* /proc/self/maps, read without allocating (so that reading maps nothing) */
-static int read_maps(struct maps *mp)
-{
-	int fd = open("/proc/self/maps", O_RDONLY);
-	size_t len = 0;
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	while ((r = read(fd, maps_buf + len, sizeof(maps_buf) - 1 - len)) > 0)
-		len += (size_t)r;
-	close(fd);
-	maps_buf[len] = 0;
-	mp->n = 0;
-	for (char *line = maps_buf, *nl; *line && mp->n < MAX_MAPS; line = nl + 1) {
-		struct mapping *m = &mp->m[mp->n++];
-		int pos = 0;
-		nl = strchr(line, '\n');
-		if (!nl)
-			break;
-		*nl = 0;
-		m->path[0] = 0;
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &m->start, &m->end, &pos) < 2)
-			return -1;
-		if (pos)
-			snprintf(m->path, sizeof(m->path), "%s", line + pos);
-	}
-	return 0;
-}
-
 static int in_window(unsigned long a, unsigned long b)
 {
 	return wsize && a >= wbase && b <= wbase + wsize;
-}
-
-static int read_fds(unsigned char *bits)
-{
-	static char buf[1 << 16];
-	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY);
-	long n;
-
-	if (dfd < 0)
-		return -1;
-	memset(bits, 0, MAX_FDS / 8);
-	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0)
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(buf + off);
-			off += d->d_reclen;
-			int fd = atoi(d->d_name);
-			if (d->d_name[0] >= '0' && d->d_name[0] <= '9' && fd != dfd && fd < MAX_FDS)
-				bits[fd / 8] |= (unsigned char)(1 << (fd % 8));
-		}
-	close(dfd);
-	return 0;
-}
-
-static int fd_set_in(const unsigned char *bits, int fd)
-{
-	return fd >= 0 && fd < MAX_FDS && (bits[fd / 8] >> (fd % 8)) & 1;
 }
 
 /* All ranks agree; rank 0 prints the verdict, a failing rank its detail. */
@@ -218,7 +150,7 @@ static void check_fds(const unsigned char *before, int (*lower_fds)(int *, int))
 		int low = 0;
 		for (int i = 0; i < n && i < 256; i++)
 			low |= fds[i] == fd;
-		if (fd_set_in(now, fd) && !fd_set_in(before, fd) && !low)
+		if (fd_is_set(now, fd) && !fd_is_set(before, fd) && !low)
 			stray = fd;
 	}
 	snprintf(detail, sizeof(detail),
