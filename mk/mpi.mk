@@ -18,7 +18,8 @@ ifneq ($(wildcard $(MPICH_INC)/mpi.h),)
 MPI_GEN := $(B)/gen/mpi
 MPI_LIBDIR := $(B)/lib/cairn-mpi
 MPI_LIB := $(MPI_LIBDIR)/libmpich.so.12
-MPI_GEN_C := $(MPI_GEN)/wrappers.c $(MPI_GEN)/names.c $(MPI_GEN)/predefined.c
+MPI_GEN_C := $(MPI_GEN)/wrappers.c $(MPI_GEN)/names.c $(MPI_GEN)/predefined.c \
+	$(MPI_GEN)/lower_wait.c
 MPI_SRC := $(wildcard src/mpi/*.c)
 MPI_OBJ := $(patsubst src/mpi/%.c,$(B)/obj/mpi/%.o,$(MPI_SRC)) \
 	$(patsubst $(MPI_GEN)/%.c,$(B)/obj/mpi/gen/%.o,$(MPI_GEN_C))
@@ -65,11 +66,12 @@ $(MPI_LIB): $(MPI_OBJ) $(MPI_GEN)/exports.map $(MPI_SPLIT_LIB)
 		-Wl,--version-script=$(MPI_GEN)/exports.map -o $@ $(MPI_OBJ) $(MPI_SPLIT_LIB) \
 		-ldl -lpthread
 
-$(MPI_HELPER): src/mpi/helper/main.c src/split/helper.h src/split/split.h $(MPI_GEN)/stamp
+MPI_LOWER_SRC := src/mpi/helper/main.c $(MPI_GEN)/lower_table.c $(MPI_GEN)/lower_wait.c
+MPI_LOWER_DEPS := src/split/helper.h src/split/split.h src/mpi/wait.h src/mpi/wait_loops.h
+$(MPI_HELPER): $(MPI_LOWER_SRC) $(MPI_LOWER_DEPS) $(MPI_GEN)/stamp
 	@mkdir -p $(dir $@)
-	$(MPICC) $(BASE) $(CFLAGS) -I$(MPI_GEN) -fPIE -pie -Wl,-z,noexecstack \
-		-Wl,--disable-new-dtags -Wl,-rpath,$(MPICH_LIBDIR) -o $@ \
-		src/mpi/helper/main.c $(MPI_GEN)/lower_table.c -lpthread
+	$(MPICC) $(BASE) $(CFLAGS) -DMPI_LOWER_SIDE -I$(MPI_GEN) -fPIE -pie -Wl,-z,noexecstack \
+		-Wl,--disable-new-dtags -Wl,-rpath,$(MPICH_LIBDIR) -o $@ $(MPI_LOWER_SRC) -lpthread
 $(MPI_LIBDIR)/libmpi.so.12: $(MPI_LIB)
 	ln -sf libmpich.so.12 $@
 
@@ -79,10 +81,12 @@ $(B)/tests/mpi/%: tests/mpi/%.c
 
 # The lower half's table, compiled against the real MPICH as the split
 # helper will: every entry must be that library's PMPI_ function.
-$(B)/tests/mpi/lower_table_check: tests/mpi/lower_table_check.c $(MPI_GEN)/stamp
+# The waiting forms are the lower half's own (lower_wait.c), exported here
+# (-rdynamic) so that the check finds them by name too.
+$(B)/tests/mpi/lower_table_check: tests/mpi/lower_table_check.c $(MPI_GEN)/stamp $(MPI_LOWER_DEPS)
 	@mkdir -p $(dir $@)
-	$(MPICC) -std=gnu11 $(WARN) $(CFLAGS) -I$(MPI_GEN) -o $@ $< \
-		$(MPI_GEN)/lower_table.c $(MPI_GEN)/names.c -ldl
+	$(MPICC) -std=gnu11 $(WARN) $(CFLAGS) -DMPI_LOWER_SIDE -Isrc -I$(MPI_GEN) -rdynamic -o $@ $< \
+		$(MPI_GEN)/lower_table.c $(MPI_GEN)/lower_wait.c $(MPI_GEN)/names.c -ldl
 
 install: install-mpi
 install-mpi: mpi

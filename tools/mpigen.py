@@ -17,6 +17,9 @@ writes into DIR:
                     look the lower half's functions up by name
   lower_table.c     the lower half's table: &PMPI_X by index, compiled
                     against the real MPICH inside the lower half
+  lower_wait.c      the waiting forms of the blocking calls (`waits`):
+                    compiled into the lower half (cairn_wait_X) and, for
+                    the dlmopen provider, into the upper half (dlm_wait_X)
   predefined.c      which real handle values are MPICH's predefined ones
   exports.map       the linker version script: exactly the exported names
   exports.txt       the same names, one per line
@@ -31,7 +34,8 @@ import sys
 # Functions of cairn's own that the library exports besides MPI's (tests
 # and benchmarks look them up with dlsym).
 CAIRN_EXTENSIONS = ['cairn_mpi_crossings', 'cairn_mpi_lower_name', 'cairn_mpi_lower_window',
-                    'cairn_mpi_lower_fds', 'cairn_mpi_lower_signals']
+                    'cairn_mpi_lower_fds', 'cairn_mpi_lower_signals', 'cairn_mpi_interrupt_waits',
+                    'cairn_mpi_wait_interruptions']
 
 HANDLE_CTYPES = {'comm': 'MPI_Comm', 'group': 'MPI_Group', 'datatype': 'MPI_Datatype',
                  'op': 'MPI_Op', 'request': 'MPI_Request', 'message': 'MPI_Message',
@@ -78,6 +82,7 @@ class Function:
         self.params = []
         self.impl = 'generated'
         self.why = ''
+        self.waits = None  # None, 'loop' or the name of the non-blocking twin
 
     @property
     def short(self):
@@ -139,6 +144,14 @@ def apply_overrides(path, funcs, check):
             if not hit:
                 unused.append('%s:%d: %s matches no parameter' % (path, ln, line))
             continue
+        m = re.match(r'^([\w*?\[\]]+):\s*waits(?:\s+(loop|pair|MPI_\w+))?$', line)
+        if m:
+            hit = [f for f in funcs if fnmatch.fnmatchcase(f.name, m.group(1))]
+            for f in hit:
+                f.waits = m.group(2) or 'MPI_I' + f.short[0].lower() + f.short[1:]
+            if not hit:
+                unused.append('%s:%d: %s matches no function' % (path, ln, line))
+            continue
         m = re.match(r'^([\w*?\[\]]+):\s*(local|manual|generated|unsupported)\s*(.*)$', line)
         if m:
             fpat, impl, why = m.groups()
@@ -178,6 +191,54 @@ def decide(funcs, cfg):
                 break
 
 
+def check_waits(funcs):
+    """A waiting function must be generated, and its twin must take the same
+    parameters (less the status) and a request last."""
+    byname = {f.name: f for f in funcs}
+    for f in funcs:
+        if not f.waits:
+            continue
+        if f.impl != 'generated' or not f.exported:
+            raise SystemExit('mpigen: %s waits but is %s' % (f.name, f.impl))
+        if f.waits in ('loop', 'pair'):
+            continue
+        t = byname.get(f.waits)
+        if not t or not t.exported:
+            raise SystemExit('mpigen: %s waits on %s, which MPICH does not export' % (f.name, f.waits))
+        mine = [(p.name, p.ctype, p.dims) for p in f.params if p.role != 'out status']
+        theirs = [(p.name, p.ctype, p.dims) for p in t.params]
+        if theirs[:-1] != mine or t.params[-1].kind != 'request' or t.params[-1].dir != 'out':
+            raise SystemExit('mpigen: %s waits on %s, whose parameters differ' % (f.name, f.waits))
+
+
+def is_collective(f):
+    """A call every process of a communicator makes (its twin's too)."""
+    return any(p.name == 'comm' for p in f.params) and \
+        not re.match(r'^MPI_[BSR]?(send|recv|Send|Recv)(_c)?$', f.name)
+
+
+def status_arg(f):
+    st = [p.name for p in f.params if p.role == 'out status']
+    return st[0] if st else 'MPI_STATUS_IGNORE'
+
+
+def wait_proto(f, fname):
+    extra = {'loop': [], 'pair': ['struct mpi_wait_pair *wait_pair']}
+    ps = [p.decl() for p in f.params] + extra.get(f.waits, ['MPI_Request *wait_req'])
+    return 'int %s(%s)' % (fname, ', '.join(ps + ['const volatile int *wait_stop']))
+
+
+def gen_lower_wait(f):
+    """The lower half's waiting form of f, for lower_wait.c."""
+    if f.waits in ('loop', 'pair'):
+        return []  # hand-written: src/mpi/wait_loops.h
+    twin_args = [p.name for p in f.params if p.role != 'out status'] + ['wait_req']
+    return [wait_proto(f, 'WAIT_NAME(%s)' % f.name), '{',
+            '\tint rc = LOWER_CALL(%s)(%s);' % (f.waits, ', '.join(twin_args)),
+            '\treturn rc != MPI_SUCCESS ? rc : mpi_wait_loop(wait_req, %s, wait_stop);' % status_arg(f),
+            '}', '']
+
+
 def count_expr(f, rule):
     m = re.match(r'^comm_size\((\w+)\)$', rule)
     if m:
@@ -208,6 +269,8 @@ def gen_wrapper(f):
         w('}')
         return out
     is_int = f.ret == 'int'
+    if f.waits == 'loop':
+        w('retry:;')  # after an interruption: translate again (a restart changes handles)
     has_out_request = any(p.kind == 'request' and p.dir == 'out' and not p.array for p in f.params)
     args, post, arrays = [], [], []
     w('\tMPI_LOWER_READY();')
@@ -271,13 +334,45 @@ def gen_wrapper(f):
             w('\t%s %s0 = h_in(%s, *%s), %s = %s0;' % (ct, r, k, p.name, r, r))
             args.append('&' + r)
             post.append('\t*%s = h_update(%s, *%s, %s0, %s);' % (p.name, k, p.name, r, r))
-    call = 'MPI_FN(%s)(%s)' % (f.name, ', '.join(args))
+    # MPICH 4.0.2's non-blocking collectives on intercommunicators are wrong
+    # (MPI_Ibcast from a root other than 0): those wait inside MPICH.
+    inter_blocking = f.waits and f.waits not in ('loop', 'pair') and is_collective(f)
+    if inter_blocking:
+        w('\tint w_inter = mpi_comm_is_inter(comm);')
+        plain = 'MPI_FN(%s)(%s)' % (f.name, ', '.join(args))
+    if f.waits:
+        if f.waits == 'pair':
+            w('\tstruct mpi_wait_pair w_pair = { { MPI_REQUEST_NULL, MPI_REQUEST_NULL }, NULL };')
+            args.append('&w_pair')
+        elif f.waits != 'loop':
+            w('\tMPI_Request w_req = MPI_REQUEST_NULL;')
+            args.append('&w_req')
+        args.append('&mpi_wait_stop')
+        call = 'MPI_WAIT_FN(%s)(%s)' % (f.name, ', '.join(args))
+    else:
+        call = 'MPI_FN(%s)(%s)' % (f.name, ', '.join(args))
+    if inter_blocking:
+        call = 'w_inter ? %s : %s' % (plain, call)
     w('\tlong t = cross_enter();')
     if f.ret == 'void':
         w('\t%s;' % call)
     else:
         w('\t%s rc = %s;' % (f.ret, call))
     w('\tcross_leave(t);')
+    if f.waits == 'loop':
+        w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0)) {')
+        for p in arrays:
+            w('\t\th_array_done(r_%s, rb_%s);' % (p.name, p.name))
+        w('\t\tmpi_wait_interrupted();')
+        w('\t\tgoto retry;')
+        w('\t}')
+    elif f.waits == 'pair':
+        w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0))')
+        w('\t\trc = mpi_wait_resume_pair(&w_pair, %s);' % status_arg(f))
+    elif f.waits:
+        # posted, not complete: wait on it as the application's own request
+        w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0))')
+        w('\t\trc = mpi_wait_resume(w_req, %s);' % status_arg(f))
     out.extend(post)
     for p in arrays:
         if has_out_request:
@@ -309,7 +404,21 @@ def gen(funcs, cfg, consts, outdir):
          '#include <mpi.h>\n', 'enum mpi_fn {']
     h += ['\tF_%s,' % f.name for f in ex]
     h += ['\tF_%s, /* data */' % d for d in cfg['lower-data']]
+    waiting = [f for f in ex if f.waits]
+    h += ['\tF_wait_%s, /* the lower half\'s waiting form */' % f.name for f in waiting]
+    h += ['\tF_wait_free, /* frees what a waiting form allocated */']
     h += ['\tMPI_FN_COUNT', '};\n',
+          '#define MPI_FN_FIRST_WAIT F_wait_%s' % waiting[0].name,
+          '#define MPI_FN_WAIT_COUNT %d\n' % (len(waiting) + 1),
+          '/* The waiting forms: the blocking call\'s parameters, then (unless it',
+          ' * waits in a loop of its own) the request its non-blocking twin posts,',
+          ' * then the word that interrupts the wait (src/mpi/wait.h). */',
+          '/* A receive and a send posted together (MPI_Sendrecv*): the receive',
+          ' * first; tmp is what the lower half allocated for them, or NULL. */',
+          'struct mpi_wait_pair {', '\tMPI_Request req[2];', '\tvoid *tmp;', '};',
+          'typedef void mpi_wait_fn_free(void *tmp);']
+    h += ['typedef %s;' % wait_proto(f, 'mpi_wait_fn_' + f.name) for f in waiting]
+    h += ['#define MPI_WAIT_FN(name) ((mpi_wait_fn_##name *)mpi_fn[F_wait_##name])\n',
           '/* The lower half\'s address of an exported datum (lower-data). */',
           '#define MPI_LOWER_DATA(name) ((void *)mpi_fn[F_##name])\n',
           'extern const char *const mpi_fn_names[MPI_FN_COUNT];\n',
@@ -330,6 +439,8 @@ def gen(funcs, cfg, consts, outdir):
     n = [banner, '#include "mpi_gen.h"\n', 'const char *const mpi_fn_names[MPI_FN_COUNT] = {']
     n += ['\t[F_%s] = "%s",' % (f.name, f.pname) for f in ex]
     n += ['\t[F_%s] = "%s",' % (d, d) for d in cfg['lower-data']]
+    n += ['\t[F_wait_%s] = "cairn_wait_%s",' % (f.name, f.name) for f in waiting]
+    n += ['\t[F_wait_free] = "cairn_wait_free",']
     n.append('};')
     write(os.path.join(outdir, 'names.c'), '\n'.join(n) + '\n')
 
@@ -338,8 +449,28 @@ def gen(funcs, cfg, consts, outdir):
     t += ['void *const cairn_mpi_lower_table[MPI_FN_COUNT] = {']
     t += ['\t[F_%s] = (void *)&%s,' % (f.name, f.pname) for f in ex]
     t += ['\t[F_%s] = (void *)&%s,' % (d, d) for d in cfg['lower-data']]
+    t += ['\t[F_wait_%s] = (void *)&cairn_wait_%s,' % (f.name, f.name) for f in waiting]
+    t += ['\t[F_wait_free] = (void *)&cairn_wait_free,']
     t.append('};')
+    t[3:3] = ['#include "mpi/wait.h"\n']
+    t[4:4] = ['mpi_wait_fn_%s cairn_wait_%s;' % (f.name, f.name) for f in waiting] + \
+        ['mpi_wait_fn_free cairn_wait_free;', '']
     write(os.path.join(outdir, 'lower_table.c'), '\n'.join(t) + '\n')
+
+    lw = [banner, '/* The waiting forms of the blocking calls, compiled twice: in the lower',
+          ' * half (MPI_LOWER_SIDE: cairn_wait_X calling MPICH\'s PMPI_ functions) and',
+          ' * in the upper half for the dlmopen provider (dlm_wait_X calling through',
+          ' * the table). src/mpi/wait.h says how they wait. */',
+          '#include "mpi/wait.h"', '#include "mpi/wait_loops.h"\n']
+    for f in waiting:
+        lw += gen_lower_wait(f)
+    lw += ['#ifndef MPI_LOWER_SIDE',
+           'void *const mpi_dlm_wait_table[MPI_FN_WAIT_COUNT] = {']
+    lw += ['\t[F_wait_%s - MPI_FN_FIRST_WAIT] = (void *)&WAIT_NAME(%s),' % (f.name, f.name)
+           for f in waiting]
+    lw += ['\t[F_wait_free - MPI_FN_FIRST_WAIT] = (void *)&WAIT_NAME(free),']
+    lw += ['};', '#endif']
+    write(os.path.join(outdir, 'lower_wait.c'), '\n'.join(lw) + '\n')
 
     # MPICH's handles: kind in bits 30-31 (0 null, 1 builtin, 2 direct, 3
     # indirect). Null and builtin ones are predefined; of the direct ones only
@@ -372,6 +503,7 @@ def main():
     funcs = parse_api(a.api + '.api')
     cfg = apply_overrides(a.api + '.overrides', funcs, a.check)
     decide(funcs, cfg)
+    check_waits(funcs)
     PASSTHROUGH.update(cfg['passthrough-kinds'])
     consts = []
     for line in open(a.api + '.constants'):

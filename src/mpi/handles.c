@@ -55,8 +55,8 @@ static const unsigned mpich_type[MK_COUNT] = {
 	[MK_KEYVAL] = 9, [MK_WIN] = 8,
 };
 
-static struct mpi_comm_cache world_cache = { -1, -1, -1, -1, -1 };
-static struct mpi_comm_cache self_cache = { -1, -1, -1, -1, -1 };
+static struct mpi_comm_cache world_cache = { -1, -1, -1, -1, -1, 0 };
+static struct mpi_comm_cache self_cache = { -1, -1, -1, -1, -1, 0 };
 
 __attribute__((constructor)) static void handles_init(void)
 {
@@ -136,7 +136,7 @@ int h_out(enum mpi_kind k, int real)
 	memset(&e->u, 0, sizeof(e->u));
 	switch (k) {
 	case MK_COMM:
-		e->u.comm = (struct mpi_comm_cache){ -1, -1, -1, -1, -1 };
+		e->u.comm = (struct mpi_comm_cache){ -1, -1, -1, -1, -1, -1 };
 		break;
 	case MK_DATATYPE:
 		e->u.type_size = -1;

@@ -66,6 +66,26 @@ int mpi_comm_group_size(MPI_Comm comm)
 	return n;
 }
 
+int mpi_comm_is_inter(MPI_Comm comm)
+{
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	int inter = 0;
+
+	if (!c)
+		return 0; /* not a communicator: MPICH will say so */
+	if (c->inter >= 0)
+		return c->inter;
+	int real = h_in(MK_COMM, comm);
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_test_inter)(real, &inter);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		return 0;
+	c->inter = inter;
+	return inter;
+}
+
 int mpi_impl_Type_size(MPI_Datatype datatype, int *size)
 {
 	unsigned u = (unsigned)datatype;

@@ -8,6 +8,9 @@
  * be checkpointed: the real library's mappings lie among the application's,
  * and nothing tells them apart. The split-process provider exists for that.
  *
+ * The blocking calls' waiting forms are the upper half's copy of
+ * lower_wait.c, calling through the table (wait.h).
+ *
  * The hooks count crossings per thread, so tests can check that each MPI
  * call crosses at most once.
  */
@@ -53,6 +56,10 @@ int mpi_lower_dlmopen(struct mpi_lower *l, char *err, unsigned long errlen)
 		return -1;
 	}
 	for (int i = 0; i < MPI_FN_COUNT; i++) {
+		if (i >= MPI_FN_FIRST_WAIT) { /* the waiting forms: ours (lower_wait.c) */
+			table[i] = mpi_dlm_wait_table[i - MPI_FN_FIRST_WAIT];
+			continue;
+		}
 		table[i] = dlsym(h, mpi_fn_names[i]);
 		if (!table[i]) {
 			snprintf(err, errlen, "%s does not define %s: is it MPICH 4.0's ABI?", path,

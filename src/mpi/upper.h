@@ -62,8 +62,11 @@ int mpi_predefined_direct(int v); /* generated: predefined.c */
 struct mpi_comm_cache {
 	int rank, size, group_size; /* group_size: remote size if inter */
 	int nin, nout; /* neighbours of its topology, for neighbor_alltoallw */
+	int inter; /* an intercommunicator */
 };
 struct mpi_comm_cache *h_comm_cache(int vcomm);
+/* local.c: whether vcomm is an intercommunicator (0 for an unknown one). */
+int mpi_comm_is_inter(MPI_Comm vcomm);
 int *h_type_size_cache(int vtype);
 void h_op_set_slot(int vop, int slot);
 void h_errhandler_set_slot(int veh, int slot);
@@ -102,6 +105,15 @@ MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler
 							     int *slot);
 
 noreturn void mpi_unsupported(const char *name, const char *why);
+
+/* wait.c: the blocking calls' waits (wait.h). mpi_wait_stop, when set,
+ * makes every wait in the lower half give up and return to the upper half,
+ * which calls mpi_wait_interrupted() and waits again: mpi_wait_resume for a
+ * posted twin (its real request), the loop from the start otherwise. */
+extern volatile int mpi_wait_stop;
+void mpi_wait_interrupted(void);
+int mpi_wait_resume(MPI_Request real, MPI_Status *status);
+int mpi_wait_resume_pair(struct mpi_wait_pair *pair, MPI_Status *status);
 noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* local.c: both op-creating calls (MPI_Op_create, MPI_Op_create_c). */
@@ -109,5 +121,7 @@ int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op)
 /* local.c: every errhandler-creating call, given the lower half's function
  * F and the trampoline already taken for the application's function. */
 int mpi_errhandler_create(enum mpi_fn f, void *tramp, int slot, MPI_Errhandler *errhandler);
+
+#include "mpi/wait.h"
 
 #endif
