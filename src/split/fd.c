@@ -22,6 +22,8 @@
 #include <fcntl.h>
 #include <sys/syscall.h>
 
+#include <string.h>
+
 #include "split/internal.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -153,4 +155,10 @@ int split_lower_fds(int *fds, int max)
 			n++;
 		}
 	return n;
+}
+
+/* After a restart: none of the old lower half's descriptors exist. */
+void fd_forget(void)
+{
+	memset(bits, 0, sizeof(bits));
 }

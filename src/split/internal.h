@@ -28,6 +28,14 @@ int window_claim(uintptr_t a, size_t len, int only_if_free); /* 1: was free */
 long window_release(uintptr_t a, size_t len); /* 0 or -errno */
 size_t window_free_bytes(void);
 
+/* After a restart, before loading a new lower half: each file forgets
+ * the old one (split_forget). */
+void window_forget(void);
+void trap_forget(void);
+void signal_forget(void);
+void fd_forget(void);
+void thread_forget(void);
+
 /* trap.c */
 int trap_install(void); /* the SIGSYS handler and the seccomp filter */
 extern uint64_t trap_count[SPLIT_NTRAPS];
@@ -68,6 +76,8 @@ extern uint64_t fd_untracked;
 uintptr_t thread_upper_of(uintptr_t lower); /* 0: a lower-only thread */
 uintptr_t thread_lower_of(uintptr_t upper); /* 0: none yet */
 int thread_setup(void); /* after the hand-off, on the loading thread */
+void thread_note_lower(void); /* SIGSYS handler: a lower thread's own call? */
+void thread_find_tid_offset(void);
 extern int split_loader_tid;  /* the loading thread, for forwarded signals */
 extern long split_nthreads;
 

@@ -257,6 +257,7 @@ static uintptr_t build_stack(struct stack *s, const char *path,
 			     const struct elf_image *ldso)
 {
 	extern char **environ;
+	char *const *env = split_environ ? split_environ : environ;
 	const char *plat = (const char *)getauxval(AT_PLATFORM);
 	char *execfn, *random, *platform = NULL;
 	uint64_t aux[64], *sp;
@@ -270,8 +271,8 @@ static uintptr_t build_stack(struct stack *s, const char *path,
 	for (i = 0; i < argc; i++)
 		if (stack_str(s, argv[i]) < 0)
 			goto err;
-	for (i = 0; environ && environ[i]; i++)
-		if (!env_skipped(environ[i]) && stack_str(s, environ[i]) < 0)
+	for (i = 0; env && env[i]; i++)
+		if (!env_skipped(env[i]) && stack_str(s, env[i]) < 0)
 			goto err;
 	if (plat && stack_str(s, plat) < 0)
 		goto err;
@@ -334,9 +335,26 @@ err:
 	return 0;
 }
 
+static int done;
+char *const *split_environ;
+
+void split_forget(void)
+{
+	thread_forget();
+	window_forget();
+	trap_forget();
+	signal_forget();
+	fd_forget();
+	split_upper_fs = split_lower_fs = 0;
+	split_loading = 0;
+	split_table = NULL;
+	split_ntable = 0;
+	split_svc = NULL;
+	done = 0;
+}
+
 long split_load(const char *helper, const char *const *args)
 {
-	static int done;
 	struct elf_image ldso, prog;
 	struct stack st = {0};
 	const char *argv[64];
@@ -429,6 +447,7 @@ long split_load(const char *helper, const char *const *args)
 		split_svc = NULL;
 		return -1;
 	}
+	thread_find_tid_offset();
 	r = thread_setup();
 	if (r < 0) {
 		set_error("split: the lower half %s cannot make threads: %s",

@@ -308,3 +308,15 @@ uint64_t split_lower_signals(void)
 	}
 	return set;
 }
+
+/* After a restart: the old lower half's handlers are gone; the
+ * application's are what the kernel has now (signal_import reads them). */
+void signal_forget(void)
+{
+	for (int sig = 0; sig <= 64; sig++) {
+		acts[APP][sig] = (struct ksigaction){ 0 };
+		acts[LOW][sig] = (struct ksigaction){ 0 };
+		seq[sig] = 0;
+	}
+	lock = 0;
+}

@@ -190,6 +190,21 @@ void split_add_lower_fd(int fd);
 /* The lower half's descriptors, ascending, up to MAX of them into FDS;
  * returns how many there are. */
 int split_lower_fds(int *fds, int max);
+/* The TIDs of the lower half's own threads (not the upper threads that
+ * borrow lower thread pointers): how many (all of them, even past max),
+ * writing up to max; -1 before split_load. */
+int split_lower_tids(int *tids, int max);
+
+/* In a process restarted from an image of the upper half: the lower half
+ * was not saved, and neither were its threads, descriptors, handlers, the
+ * seccomp filter or the SIGSYS handler. Forget all of it, so that
+ * split_load can load a new one. No other thread may cross meanwhile; the
+ * upper threads' lower thread pointers are cleared (they attach again). */
+void split_forget(void);
+
+/* The environment split_load gives the lower half (NULL: the process's):
+ * after a restart, the new job's (its launcher's PMI variables). */
+extern char *const *split_environ;
 
 /* The signals the lower half has set a handler or SIG_IGN for: bit
  * SIG - 1. Where the application has its own, the application's runs

@@ -119,6 +119,10 @@ static void thread_exit(void *slot)
 	struct pair *p = &pairs[(long)slot - 1];
 	int *release = p->release;
 
+	if (p->upper != split_get_tp()) { /* a slot from before a restart */
+		split_tp_lower = 0;
+		return;
+	}
 	pthread_mutex_lock(&attach_lock);
 	__atomic_store_n(&p->lower, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->upper, 0, __ATOMIC_RELEASE);
@@ -165,8 +169,11 @@ int thread_setup(void)
 	int *release;
 	long r;
 
-	if (pthread_key_create(&exit_key, thread_exit))
+	static int have_key;
+
+	if (!have_key && pthread_key_create(&exit_key, thread_exit))
 		return -EAGAIN;
+	have_key = 1;
 	pthread_mutex_lock(&attach_lock);
 	pair_add(split_upper_fs, split_lower_fs, NULL);
 	split_tp_lower = split_lower_fs;
@@ -210,4 +217,99 @@ uintptr_t split_upper_tp(void)
 	uintptr_t cur = split_get_tp();
 
 	return split_in_window(cur, 1) ? thread_upper_of(cur) : cur;
+}
+
+/* The lower half's own threads (UCX's, ROMIO's, the parked ones whose
+ * thread pointers upper threads borrow): each makes a trapped call at its
+ * start (the lower libc's start_thread restores the signal mask), with a
+ * thread pointer in the window that no upper thread owns at that moment;
+ * the SIGSYS handler notes it here. Their TIDs are read from their control
+ * blocks when asked (the kernel clears the field when a thread ends). */
+#define MAX_LOWER_THREADS 1024
+static uintptr_t lower_tps[MAX_LOWER_THREADS];
+static long nlower_tps;
+static unsigned tid_offset;
+
+void thread_note_lower(void)
+{
+	uintptr_t tp = split_get_tp();
+	long n = __atomic_load_n(&nlower_tps, __ATOMIC_ACQUIRE);
+
+	/* while loading, the only thread is the loading one, on what becomes
+	 * split_lower_fs */
+	if (split_loading || tp == split_lower_fs || !split_in_window(tp, 1) ||
+	    thread_upper_of(tp))
+		return;
+	for (long i = 0; i < n; i++)
+		if (__atomic_load_n(&lower_tps[i], __ATOMIC_RELAXED) == tp)
+			return;
+	n = __atomic_fetch_add(&nlower_tps, 1, __ATOMIC_ACQ_REL);
+	if (n < MAX_LOWER_THREADS)
+		__atomic_store_n(&lower_tps[n], tp, __ATOMIC_RELEASE);
+}
+
+/* Where glibc keeps a thread's TID in its control block: both halves run
+ * the same libc file, so the upper thread's own says. */
+void thread_find_tid_offset(void)
+{
+	char *self = (char *)pthread_self();
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	for (unsigned off = 0; off < 2048; off += 4)
+		if (*(pid_t *)(self + off) == tid) {
+			tid_offset = off;
+			return;
+		}
+}
+
+int split_lower_tids(int *tids, int max)
+{
+	long n = __atomic_load_n(&nlower_tps, __ATOMIC_ACQUIRE);
+	int k = 0;
+
+	if (!tid_offset)
+		return -1;
+	if (n > MAX_LOWER_THREADS)
+		n = MAX_LOWER_THREADS;
+	for (long i = 0; i < n; i++) {
+		uintptr_t tp = __atomic_load_n(&lower_tps[i], __ATOMIC_ACQUIRE);
+		int tid = tp && tp != split_lower_fs ? __atomic_load_n((int *)(tp + tid_offset), __ATOMIC_RELAXED) : 0;
+		int dup = 0;
+
+		if (tid <= 0)
+			continue;
+		for (int j = 0; j < k && j < max; j++)
+			dup |= tids[j] == tid;
+		if (dup)
+			continue;
+		if (k < max)
+			tids[k] = tid;
+		k++;
+	}
+	return k;
+}
+
+/* After a restart: no lower thread exists. Every upper thread that had a
+ * lower thread pointer (each one of pairs) forgets it, in its own TLS
+ * (initial-exec: at the same offset from every thread pointer), so that
+ * its next crossing attaches again. Runs while those threads cannot cross
+ * (the MPI layer holds them). */
+void thread_forget(void)
+{
+	uintptr_t me = split_get_tp();
+	intptr_t off = (intptr_t)((uintptr_t)&split_tp_lower - me);
+
+	for (long i = 0; i < npairs; i++) {
+		uintptr_t up = pairs[i].upper;
+		if (up && up != me)
+			*(uintptr_t *)(up + off) = 0;
+		pairs[i] = (struct pair){ 0, 0, NULL };
+	}
+	split_tp_lower = 0;
+	npairs = 0;
+	split_nthreads = 0;
+	spawner_tp = spawner_user = 0;
+	nlower_tps = 0;
+	memset(lower_tps, 0, sizeof(lower_tps));
+	pthread_mutex_init(&attach_lock, NULL);
 }

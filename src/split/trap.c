@@ -50,6 +50,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <string.h>
+
 #include "split/internal.h"
 
 #ifndef SYS_SECCOMP
@@ -348,6 +350,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 		signal_sigsys_other(sig, si, uctx);
 		return;
 	}
+	thread_note_lower();
 	switch (si->si_syscall) {
 	case SYS_mmap:
 		kind = SPLIT_MMAP;
@@ -544,4 +547,14 @@ int trap_install(void)
 	if (r < 0)
 		return -errno;
 	return r > 0 ? -ESRCH : 0; /* TSYNC: thread r could not take it */
+}
+
+/* After a restart: no heap, no attachments; the filter and the SIGSYS
+ * handler are gone with the old process (trap_install makes them again). */
+void trap_forget(void)
+{
+	heap_base = heap_cur = heap_end = 0;
+	heap_lock = 0;
+	memset(shm, 0, sizeof(shm));
+	shm_lock = 0;
 }

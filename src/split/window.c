@@ -197,3 +197,10 @@ int split_in_window(uintptr_t p, size_t len)
 	return p >= SPLIT_WINDOW_BASE && len <= SPLIT_WINDOW_SIZE &&
 	       p - SPLIT_WINDOW_BASE <= SPLIT_WINDOW_SIZE - len;
 }
+
+/* After a restart: the window is not mapped (it was not saved). */
+void window_forget(void)
+{
+	next = 0;
+	lock = 0;
+}
