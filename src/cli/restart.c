@@ -27,6 +27,7 @@
 #include "cli/cli.h"
 #include "cli/load.h"
 #include "restore/plan.h"
+#include "split/split.h"
 
 static const char help[] =
 	"usage: cairn restart [--signal SIG] IMAGE\n"
@@ -267,6 +268,49 @@ static int lift(int fd, int cloexec)
 	return n;
 }
 
+/* The new job's launcher descriptor (Hydra's PMI_FD), if this restart runs
+ * under one: moved above the program's descriptors and left open, for the
+ * lower half that cairn's MPI library starts in the restored process. Then
+ * this command's environment, with PMI_FD naming the moved descriptor, goes
+ * into the plan (cairn_restart_environ): as much of it as fits, the
+ * launcher's variables first. Returns the descriptor, or -1. */
+static int keep_launcher_fd(struct plan *P)
+{
+	extern char **environ;
+	const char *v = getenv("PMI_FD");
+	char *end, buf[64];
+	int fd = -1;
+
+	if (v && *v) {
+		long n = strtol(v, &end, 10);
+		if (!*end && n >= 0 && n < 65536 && fcntl((int)n, F_GETFD) >= 0) {
+			fd = lift((int)n, 0);
+			fcntl(fd, F_SETFD, 0);
+		}
+	}
+	P->env_len = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (char **e = environ; e && *e; e++) {
+			int launcher = !strncmp(*e, "PMI", 3) || !strncmp(*e, "HYDRA", 5) ||
+				       !strncmp(*e, "MPI", 3);
+			const char *s = *e;
+			if (launcher != (pass == 0))
+				continue;
+			if (!strncmp(s, "PMI_FD=", 7)) {
+				if (fd < 0)
+					continue;
+				snprintf(buf, sizeof(buf), "PMI_FD=%d", fd);
+				s = buf;
+			}
+			size_t len = strlen(s) + 1;
+			if (P->env_len + len > sizeof(P->env))
+				continue;
+			memcpy(P->env + P->env_len, s, len);
+			P->env_len += (uint32_t)len;
+		}
+	return fd;
+}
+
 static void close_others(const struct loaded *l, const int *keep, int nkeep)
 {
 	int max = (int)sysconf(_SC_OPEN_MAX);
@@ -291,7 +335,7 @@ static uint64_t find_hole(const struct loaded *l, uint64_t size)
 	if (l->meta->brk + (1ull << 32) > a)
 		a = (l->meta->brk + (1ull << 32)) & ~((1ull << 30) - 1);
 	for (; a < 0x700000000000ull; a += 0x4000000000ull) {
-		int clash = 0;
+		int clash = a < SPLIT_WINDOW_BASE + SPLIT_WINDOW_SIZE && a + size > SPLIT_WINDOW_BASE;
 		for (size_t i = 0; i < l->nvmas && !clash; i++)
 			clash = l->vmas[i].start < a + size && l->vmas[i].end > a;
 		if (!clash)
@@ -443,6 +487,7 @@ int cmd_restart(int argc, char **argv)
 
 	/* From here on the process is being changed: descriptors first. */
 	plan_fd = lift(plan_fd, 0);
+	int launcher_fd = keep_launcher_fd(P);
 	image_fd = lift(image_fd, 0);
 	fcntl(image_fd, F_SETFD, 0);
 	for (size_t i = 0; i < nfiles; i++) {
@@ -510,7 +555,7 @@ int cmd_restart(int argc, char **argv)
 		close(std_copy[s]);
 
 	/* descriptors the restorer needs, and closes before the program runs */
-	int keepfds[PLAN_MAX_CLOSE];
+	int keepfds[PLAN_MAX_CLOSE + 1];
 	int nk = 0;
 	keepfds[nk++] = plan_fd;
 	keepfds[nk++] = image_fd;
@@ -524,7 +569,9 @@ int cmd_restart(int argc, char **argv)
 	/* rewrite the plan with the final descriptor numbers */
 	if (pwrite(plan_fd, P, psize, 0) != (ssize_t)psize)
 		refuse("cannot be prepared: %s", strerror(errno));
-	close_others(&l, keepfds, nk);
+	if (launcher_fd >= 0 && nk < PLAN_MAX_CLOSE)
+		keepfds[nk] = launcher_fd; /* kept open, not closed by the restorer */
+	close_others(&l, keepfds, nk + (launcher_fd >= 0));
 
 	if (chdir(cwd) < 0)
 		refuse("cannot enter %s: %s", cwd, strerror(errno));

@@ -148,6 +148,15 @@ static int setup_mpi(const char *prog)
 	snprintf(v, n, "%s%s%s", dir, old && *old ? ":" : "", old && *old ? old : "");
 	setenv("LD_LIBRARY_PATH", v, 1);
 	free(v);
+	/* What the launcher left open besides PMI_FD (Hydra's listening
+	 * socket...) belongs to the MPI lower half, which a checkpoint leaves
+	 * out (src/mpi/lower_split.c reads this). */
+	int fds[64], nfd = list_unsaveable(fds, 64);
+	char list[64 * 12] = "";
+	size_t len = 0;
+	for (int i = 0; i < nfd && i < 64; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%d", i ? "," : "", fds[i]);
+	setenv("CAIRN_MPI_LAUNCHER_FDS", list, 1);
 	return 0;
 }
 

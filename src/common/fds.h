@@ -10,4 +10,7 @@
  * that they cannot make every checkpoint fail. */
 void close_unsaveable(void);
 
+/* The same descriptors, listed instead (up to max; returns how many). */
+int list_unsaveable(int *fds, int max);
+
 #endif

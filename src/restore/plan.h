@@ -20,6 +20,7 @@
 #define PLAN_MAIN_STACK (1u << 20)
 #define PLAN_MAPS_BUF (8u << 20)
 #define PLAN_SPECIAL_TMP (1u << 20)
+#define PLAN_ENV_MAX 65536 /* = RESTORE_ENV_MAX (runtime.h) */
 
 /* The restorer is linked here (Makefile); nothing of an image may lie in
  * [RESTORER_BASE, RESTORER_LIMIT). */
@@ -69,7 +70,10 @@ struct plan {
 	int32_t cloexec_fds[1024];         /* program descriptors to mark FD_CLOEXEC */
 	char image_path[4096];             /* for messages */
 	int32_t signal_after;              /* raised once restored (cr_restart --signal) */
-	uint32_t pad_end;
+	uint32_t env_len;                  /* bytes used in env */
+	/* the restart's environment, NUL-separated NAME=VALUE strings, for the
+	 * runtime (cairn_restart_environ: a new MPI lower half's) */
+	char env[PLAN_ENV_MAX];
 };
 
 #endif

@@ -447,6 +447,8 @@ static void stage2(void *arg)
 	ri[6] = 0;
 	memcpy(ri + 7, P->image_path, sizeof(P->image_path));
 	memcpy((char *)(ri + 7) + sizeof(P->image_path), &P->signal_after, sizeof(int32_t));
+	memcpy((char *)(ri + 7) + sizeof(P->image_path) + 4, &P->env_len, sizeof(uint32_t));
+	memcpy((char *)(ri + 7) + sizeof(P->image_path) + 8, P->env, P->env_len);
 	struct plan_vma *pv = (void *)((char *)P + P->off_vmas);
 	for (uint32_t i = 0; i < P->nvmas; i++)
 		if (pv[i].kind == VMA_STACK)

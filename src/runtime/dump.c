@@ -335,12 +335,15 @@ void dump_checkpoint(const struct ckpt_request *req, struct ckpt_result *res)
 	}
 	memset(&h, 0, sizeof(h));
 	{
-		struct own_range own[2] = {
+		/* the runtime's buffers, and a lower half's window */
+		const struct cairn_lower_half *lh = rt_lower;
+		struct own_range own[3] = {
 			{(uint64_t)w.buf, (uint64_t)w.buf + w.bufcap},
 			{(uint64_t)st.buf, (uint64_t)st.buf + st.cap},
+			{lh ? lh->base : 0, lh ? lh->base + lh->size : 0},
 		};
 		struct memory_info mi;
-		if (memory_write(&w, &st, own, 2, &mi, res->msg, sizeof(res->msg)) < 0) {
+		if (memory_write(&w, &st, own, lh ? 3 : 2, &mi, res->msg, sizeof(res->msg)) < 0) {
 			res->status = w.err ? w.err : EIO;
 			goto fail;
 		}

@@ -174,6 +174,8 @@ int files_write(struct img_writer *w, struct strtab *st, const int *skip, int ns
 			int fd = atoi(d->name), skipped = fd == dirfd;
 			for (int k = 0; k < nskip; k++)
 				skipped |= skip[k] == fd;
+			if (rt_lower && rt_lower->is_fd(fd))
+				skipped = 1; /* the lower half's: not saved */
 			if (skipped || n >= MAX_FDS)
 				continue;
 			struct img_fd *f = &fds[n];

@@ -26,11 +26,44 @@
 #include <unistd.h>
 
 #include "runtime/callbacks.h"
+#include "runtime/lower_glue.h"
 #include "runtime/control.h"
 #include "runtime/runtime.h"
 
 struct rt_state rt;
 struct restore_info cairn_restore_info;
+const struct cairn_lower_half *rt_lower;
+
+EXPORT int cairn_lower_half_register(const struct cairn_lower_half *lh)
+{
+	if (!rt.ready)
+		return -1;
+	if (lh && lh->version != CAIRN_LOWER_HALF_VERSION)
+		return -1;
+	__atomic_store_n(&rt_lower, lh, __ATOMIC_RELEASE);
+	return 0;
+}
+
+EXPORT char *const *cairn_restart_environ(void)
+{
+	static char *vec[1024];
+	const struct restore_info *ri = &cairn_restore_info;
+	uint32_t len = ri->env_len < RESTORE_ENV_MAX ? ri->env_len : RESTORE_ENV_MAX;
+	size_t n = 0;
+
+	if (!rt.generation || !len)
+		return NULL;
+	for (uint32_t off = 0; off < len && n + 1 < sizeof(vec) / sizeof(vec[0]);) {
+		const char *s = ri->env + off;
+		size_t l = strnlen(s, len - off);
+		if (off + l >= len)
+			break; /* unterminated: drop */
+		vec[n++] = (char *)s;
+		off += (uint32_t)l + 1;
+	}
+	vec[n] = NULL;
+	return vec;
+}
 extern int64_t rt_mono_adjust;
 
 extern const int __rseq_offset __attribute__((weak));
@@ -148,8 +181,12 @@ static void start_manager(void)
 		rt_log("cannot create the control socket: %s", strerror(errno));
 		return;
 	}
+	/* SIGSYS stays open: under a split lower half (src/split) a seccomp
+	 * trap with SIGSYS blocked kills the process, and the manager's
+	 * sigaction queries are trapped */
 	sigfillset(&all);
 	sigdelset(&all, CKPT_SIGNAL);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
@@ -368,6 +405,8 @@ static void *manager_main(void *arg)
 /* The restorer writes restore_info by offsets (restorer.c). */
 _Static_assert(offsetof(struct restore_info, image_path) == 7 * 8, "restore_info layout");
 _Static_assert(offsetof(struct restore_info, signal_after) == 7 * 8 + 4096, "restore_info layout");
+_Static_assert(offsetof(struct restore_info, env_len) == 7 * 8 + 4096 + 4, "restore_info layout");
+_Static_assert(offsetof(struct restore_info, env) == 7 * 8 + 4096 + 8, "restore_info layout");
 
 /* After a restart, on the manager thread, before the program's threads run
  * again: replace what belonged to the old process. */

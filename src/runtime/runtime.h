@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "image/image.h"
+#include "runtime/lower_glue.h"
 
 /* The runtime is built with hidden visibility, so that a program's own
  * symbols can never replace its internals; what the program may call, and
@@ -46,6 +47,7 @@ struct thread_slot {
 };
 
 /* Written by the restorer into the restored runtime (format.h: meta). */
+#define RESTORE_ENV_MAX 65536
 struct restore_info {
 	uint64_t magic;
 	uint64_t hole_start, hole_end;         /* restorer's scratch */
@@ -54,6 +56,8 @@ struct restore_info {
 	uint64_t stack_end; /* the main stack, which the kernel no longer names */
 	char image_path[4096]; /* the image this process was restarted from */
 	int32_t signal_after;  /* to raise once restored, or 0 */
+	uint32_t env_len;
+	char env[RESTORE_ENV_MAX]; /* the restart's environment (lower_glue.h) */
 };
 #define RESTORE_INFO_MAGIC 0x4f464e4952534552ull
 
@@ -93,6 +97,8 @@ struct rt_state {
 };
 
 extern struct rt_state rt;
+/* A lower half that images leave out (lower_glue.h), or NULL. */
+extern const struct cairn_lower_half *rt_lower;
 extern struct restore_info cairn_restore_info;
 
 /* thread-local, initial-exec: safe in signal handlers */

@@ -215,11 +215,34 @@ void threads_install_handler(void)
 	sa.sa_sigaction = ckpt_handler;
 	sa.sa_flags = SA_SIGINFO | SA_RESTART;
 	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGSYS); /* see start_manager */
 	signals_real_sigaction(CKPT_SIGNAL, &sa, NULL);
 }
 
-/* Calls fn(tid) for each thread of the process but the caller; returns the
- * number of calls, or -1. Raw getdents64: opendir() allocates. */
+/* The lower half's own threads (lower_glue.h): never stopped, never saved.
+ * Read again at each scan: the lower half may start threads meanwhile. */
+static int lower_tids[MAX_THREADS];
+static int nlower_tids;
+
+static void read_lower_tids(void)
+{
+	const struct cairn_lower_half *lh = __atomic_load_n(&rt_lower, __ATOMIC_ACQUIRE);
+	int n = lh ? lh->tids(lower_tids, MAX_THREADS) : 0;
+
+	nlower_tids = n < 0 ? 0 : n > MAX_THREADS ? MAX_THREADS : n;
+}
+
+static int is_lower_tid(pid_t tid)
+{
+	for (int i = 0; i < nlower_tids; i++)
+		if (lower_tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* Calls fn(tid) for each thread of the process but the caller and the
+ * lower half's; returns the number of calls, or -1. Raw getdents64:
+ * opendir() allocates. */
 static int for_each_task(int (*fn)(pid_t tid, void *arg), void *arg)
 {
 	char buf[4096];
@@ -228,6 +251,7 @@ static int for_each_task(int (*fn)(pid_t tid, void *arg), void *arg)
 
 	if (fd < 0)
 		return -1;
+	read_lower_tids();
 	for (;;) {
 		long n = syscall(SYS_getdents64, fd, buf, sizeof(buf));
 		if (n <= 0)
@@ -238,7 +262,7 @@ static int for_each_task(int (*fn)(pid_t tid, void *arg), void *arg)
 			if (d->d_name[0] < '0' || d->d_name[0] > '9')
 				continue;
 			pid_t tid = (pid_t)strtol(d->d_name, NULL, 10);
-			if (tid == rt_tid)
+			if (tid == rt_tid || is_lower_tid(tid))
 				continue;
 			if (fn(tid, arg) == 0)
 				count++;
