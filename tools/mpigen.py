@@ -35,7 +35,7 @@ import sys
 # and benchmarks look them up with dlsym).
 CAIRN_EXTENSIONS = ['cairn_mpi_crossings', 'cairn_mpi_lower_name', 'cairn_mpi_lower_window',
                     'cairn_mpi_lower_fds', 'cairn_mpi_lower_signals', 'cairn_mpi_interrupt_waits',
-                    'cairn_mpi_wait_interruptions']
+                    'cairn_mpi_wait_interruptions', 'cairn_mpi_lower_tids']
 
 HANDLE_CTYPES = {'comm': 'MPI_Comm', 'group': 'MPI_Group', 'datatype': 'MPI_Datatype',
                  'op': 'MPI_Op', 'request': 'MPI_Request', 'message': 'MPI_Message',
@@ -269,11 +269,11 @@ def gen_wrapper(f):
         w('}')
         return out
     is_int = f.ret == 'int'
-    if f.waits == 'loop':
-        w('retry:;')  # after an interruption: translate again (a restart changes handles)
     has_out_request = any(p.kind == 'request' and p.dir == 'out' and not p.array for p in f.params)
     args, post, arrays = [], [], []
     w('\tMPI_LOWER_READY();')
+    if f.waits == 'loop':
+        w('retry:;')  # after an interruption: translate again (a restart changes handles)
     for p in f.params:
         k = 'MK_' + p.kind.upper() if p.kind and p.kind not in PASSTHROUGH else None
         if p.target_disp:

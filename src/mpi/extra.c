@@ -45,8 +45,8 @@ int mpi_impl_Type_get_contents(MPI_Datatype datatype, int max_integers, int max_
 	MPI_Datatype *r = stack;
 	if (max_datatypes > MPI_STACK_ARRAY && !(r = malloc(sizeof(*r) * (size_t)max_datatypes)))
 		return MPI_ERR_NO_MEM;
-	int real = h_in(MK_DATATYPE, datatype), ni = 0, na = 0, nd = 0, comb = 0;
 	MPI_LOWER_READY();
+	int real = h_in(MK_DATATYPE, datatype), ni = 0, na = 0, nd = 0, comb = 0;
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Type_get_contents)(real, max_integers, max_addresses, max_datatypes,
 					       array_of_integers, array_of_addresses, r);
@@ -153,8 +153,8 @@ int mpi_neighbor_count(MPI_Comm comm, int out)
 	struct mpi_comm_cache *c = h_comm_cache(comm);
 	if (c && c->nin >= 0)
 		return out ? c->nout : c->nin;
-	int real = h_in(MK_COMM, comm), topo = MPI_UNDEFINED, nin = 0, nout = 0, w = 0, rank = 0;
 	MPI_LOWER_READY();
+	int real = h_in(MK_COMM, comm), topo = MPI_UNDEFINED, nin = 0, nout = 0, w = 0, rank = 0;
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Topo_test)(real, &topo);
 	if (rc == MPI_SUCCESS && topo == MPI_CART) {

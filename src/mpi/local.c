@@ -9,7 +9,22 @@
 #include "mpi/upper.h"
 
 static int initialized, finalized;
-static int thread_provided = MPI_THREAD_SINGLE;
+static int thread_provided = MPI_THREAD_SINGLE, thread_required = MPI_THREAD_SINGLE;
+
+int mpi_state_initialized(void)
+{
+	return __atomic_load_n(&initialized, __ATOMIC_ACQUIRE);
+}
+
+int mpi_state_finalized(void)
+{
+	return __atomic_load_n(&finalized, __ATOMIC_ACQUIRE);
+}
+
+int mpi_state_thread_required(void)
+{
+	return thread_required;
+}
 
 /* --- Answered in the upper half ------------------------------------------ */
 
@@ -52,8 +67,8 @@ int mpi_comm_group_size(MPI_Comm comm)
 	struct mpi_comm_cache *c = h_comm_cache(comm);
 	if (c && c->group_size >= 0)
 		return c->group_size;
-	int real = h_in(MK_COMM, comm), inter = 0, n = 0;
 	MPI_LOWER_READY();
+	int real = h_in(MK_COMM, comm), inter = 0, n = 0;
 	long t = cross_enter();
 	if (MPI_FN(MPI_Comm_test_inter)(real, &inter) != MPI_SUCCESS)
 		inter = 0;
@@ -75,8 +90,8 @@ int mpi_comm_is_inter(MPI_Comm comm)
 		return 0; /* not a communicator: MPICH will say so */
 	if (c->inter >= 0)
 		return c->inter;
-	int real = h_in(MK_COMM, comm);
 	MPI_LOWER_READY();
+	int real = h_in(MK_COMM, comm);
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Comm_test_inter)(real, &inter);
 	cross_leave(t);
@@ -208,6 +223,7 @@ int mpi_impl_Init_thread(int *argc, char ***argv, int required, int *provided)
 		if (*provided > mpi_lower.thread_level)
 			*provided = mpi_lower.thread_level;
 		thread_provided = *provided;
+		thread_required = required;
 		__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
 	}
 	return rc;

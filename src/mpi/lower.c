@@ -70,6 +70,8 @@ static void load(void)
 	mpi_lower = l;
 	mpi_cross_split = l.inline_split;
 	__atomic_store_n(&mpi_fn, l.fn, __ATOMIC_RELEASE);
+	if (l.inline_split)
+		mpi_ckpt_attach();
 }
 
 void mpi_lower_load(void)
@@ -116,4 +118,14 @@ CAIRN_MPI_API unsigned long long cairn_mpi_lower_signals(void)
 {
 	MPI_LOWER_READY();
 	return mpi_lower.inline_split ? split_lower_signals() : 0;
+}
+
+/* The lower half's own threads' TIDs (split_lower_tids), -1 without a
+ * split lower half. */
+CAIRN_MPI_API int cairn_mpi_lower_tids(int *tids, int max)
+{
+	MPI_LOWER_READY();
+	if (!mpi_lower.inline_split)
+		return -1;
+	return split_lower_tids(tids, max);
 }

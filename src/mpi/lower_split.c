@@ -13,7 +13,8 @@
  * any number of threads at once).
  *
  * Descriptors the lower half inherits instead of opening (Hydra's PMI_FD)
- * are registered as the lower half's, so that a checkpoint skips them.
+ * are registered as the lower half's, so that a checkpoint skips them;
+ * after a restart they are the new job's (split_environ, ckpt.c).
  */
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -100,12 +101,37 @@ static int helper_path(char *out, size_t len, char *err, unsigned long errlen)
 
 /* Hydra's PMI descriptor, inherited at exec: the lower half's MPICH uses
  * it (PMI_PORT instead means a socket it opens itself, tracked as such). */
+static const char *lower_getenv(const char *name)
+{
+	extern char **environ;
+	char *const *env = split_environ ? split_environ : environ;
+	size_t n = strlen(name);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, name, n) && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
 static void register_inherited(void)
 {
 	static const char *const vars[] = { "PMI_FD", "PMIX_FD" };
 
+	/* what else `cairn run --mpi` saw the launcher leave open, in the
+	 * process that it started (a restart closed the old ones) */
+	const char *list = split_environ ? NULL : getenv("CAIRN_MPI_LAUNCHER_FDS");
+	while (list && *list) {
+		char *end;
+		long fd = strtol(list, &end, 10);
+		if (end == list)
+			break;
+		if (fd > 2 && fd <= INT_MAX && fcntl((int)fd, F_GETFD) >= 0)
+			split_add_lower_fd((int)fd);
+		list = *end == ',' ? end + 1 : end;
+	}
+
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
+		const char *v = lower_getenv(vars[i]);
 		char *end;
 		long fd;
 

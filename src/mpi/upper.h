@@ -21,11 +21,40 @@
 /* Arrays of handles up to this length are translated on the stack. */
 #define MPI_STACK_ARRAY 32
 
-#define MPI_LOWER_READY()                                  \
-	do {                                                   \
-		if (__builtin_expect(mpi_fn == NULL, 0))           \
-			mpi_lower_load();                              \
-	} while (0)
+/* At the top of every function that may cross, before any handle is
+ * translated: the call is inside the MPI library until the function
+ * returns (a checkpoint waits until no thread is, ckpt.c), and the lower
+ * half is loaded. A declaration: its cleanup runs at the return. */
+#define MPI_LOWER_READY()                                                                  \
+	int mpi_guard_ __attribute__((cleanup(mpi_call_end), unused)) = mpi_call_begin()
+
+/* ckpt.c: the calls in progress. mpi_depth is this thread's nesting;
+ * mpi_inside the threads with mpi_depth > 0; while mpi_gate is set (a
+ * checkpoint or a restart holds the library), threads wait before they
+ * enter. */
+extern __thread int mpi_depth __attribute__((tls_model("initial-exec")));
+extern int mpi_inside;
+extern volatile int mpi_gate;
+void mpi_gate_wait(void);
+
+static inline int mpi_call_begin(void)
+{
+	if (mpi_depth++ == 0) {
+		__atomic_add_fetch(&mpi_inside, 1, __ATOMIC_SEQ_CST);
+		if (__builtin_expect(__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST), 0))
+			mpi_gate_wait();
+	}
+	if (__builtin_expect(mpi_fn == NULL, 0))
+		mpi_lower_load();
+	return 0;
+}
+
+static inline void mpi_call_end(int *guard)
+{
+	(void)guard;
+	if (--mpi_depth == 0)
+		__atomic_sub_fetch(&mpi_inside, 1, __ATOMIC_RELEASE);
+}
 
 #define MPI_FN(name) ((__typeof__(&P##name))mpi_fn[F_##name])
 
@@ -55,6 +84,8 @@ void h_update_array(enum mpi_kind k, int *v, const int *real, int n);
 void h_array_done(int *real, int *stackbuf);
 void h_request_keep(int vreq, int *heap_array);
 int h_real_to_virtual(enum mpi_kind k, int real);
+int h_live(enum mpi_kind k, int *one);
+int hf_live(void);
 int h_is_virtual(int v);
 int mpi_predefined_direct(int v); /* generated: predefined.c */
 
@@ -114,6 +145,15 @@ extern volatile int mpi_wait_stop;
 void mpi_wait_interrupted(void);
 int mpi_wait_resume(MPI_Request real, MPI_Status *status);
 int mpi_wait_resume_pair(struct mpi_wait_pair *pair, MPI_Status *status);
+
+/* local.c: what the application did with MPI itself. */
+int mpi_state_initialized(void);
+int mpi_state_finalized(void);
+int mpi_state_thread_required(void);
+
+/* ckpt.c: checkpoints of this rank under cairn's runtime. */
+void mpi_ckpt_attach(void); /* once the split lower half is loaded */
+void mpi_ckpt_park(void);   /* a wait came back: out while a checkpoint runs */
 noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* local.c: both op-creating calls (MPI_Op_create, MPI_Op_create_c). */

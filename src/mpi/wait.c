@@ -14,7 +14,10 @@ static unsigned long interruptions;
 void mpi_wait_interrupted(void)
 {
 	__atomic_add_fetch(&interruptions, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&mpi_wait_stop, 0, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST))
+		mpi_ckpt_park(); /* a checkpoint: until it is over */
+	else
+		__atomic_store_n(&mpi_wait_stop, 0, __ATOMIC_RELEASE); /* cairn_mpi_interrupt_waits */
 }
 
 /* A blocking call's twin was posted and is not complete: it becomes a

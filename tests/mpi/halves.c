@@ -7,6 +7,8 @@
  *     before MPI_Init lies in the window; the window holds MPICH;
  *   - fds: the lower half's descriptors include the inherited PMI_FD, and
  *     every descriptor opened since before MPI_Init is among them;
+ *   - threads: every thread but the application's main one is one of
+ *     the lower half's own (cairn_mpi_lower_tids), and only those;
  *   - callbacks: a user reduction op and an error handler, called by the
  *     lower half, run as the application's thread (its TLS, pthread_self);
  *   - signal: the application's SIGUSR1 handler runs while the rank waits
@@ -130,6 +132,42 @@ static void check_maps(const struct maps *before)
 	}
 	check(!bad, "maps", bad ? detail : "after MPI_Init and traffic, nothing of the lower half "
 					   "outside the window, every new mapping inside it");
+}
+
+/* The process's threads are the application's one (this main thread) and
+ * exactly those the lower half says are its own. */
+static void check_threads(int (*lower_tids)(int *, int))
+{
+	char detail[512];
+	int tids[256], n = lower_tids ? lower_tids(tids, 256) : -1, ntasks = 0, unknown = 0;
+	int main_lower = 0, dead = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		int tid = atoi(e->d_name), in = 0;
+		ntasks++;
+		for (int i = 0; i < n; i++)
+			in |= tids[i] == tid;
+		if (tid == getpid())
+			main_lower |= in;
+		else
+			unknown += !in;
+	}
+	if (d)
+		closedir(d);
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d", tids[i]);
+		dead += access(path, F_OK) != 0;
+	}
+	snprintf(detail, sizeof(detail),
+		 "%d threads: the application's main and %d of the lower half's (not the main: %s; "
+		 "unknown %d, gone %d)",
+		 ntasks, n, main_lower ? "NO" : "yes", unknown, dead);
+	check(n > 0 && !main_lower && !unknown && !dead && ntasks == n + 1, "threads", detail);
 }
 
 static void check_fds(const unsigned char *before, int (*lower_fds)(int *, int))
@@ -339,6 +377,7 @@ int main(int argc, char **argv)
 	if (split) {
 		check_maps(&before);
 		check_fds(fds_before, lower_fds);
+		check_threads((int (*)(int *, int))dlsym(RTLD_DEFAULT, "cairn_mpi_lower_tids"));
 	}
 	check_callbacks();
 	if (size >= 2)

@@ -1,0 +1,234 @@
+/* cairn's MPI library and the runtime's checkpoints of one rank.
+ *
+ * Under cairn's runtime (libcairn.so preloaded: `cairn run --mpi`, `cairn
+ * mpirun`), loading the split lower half registers it with the runtime
+ * (runtime/lower_glue.h), so that an image leaves out its window, its
+ * descriptors and its threads, and registers a thread-context callback
+ * that runs before the threads are stopped:
+ *
+ *   1. close the gate: threads that call into the MPI library from now on
+ *      wait at its entry (MPI_LOWER_READY, upper.h), before translating any
+ *      handle;
+ *   2. interrupt the waits (mpi_wait_stop, wait.h): threads blocked in MPI
+ *      come back to the upper half and park in mpi_wait_interrupted, out
+ *      of the library's count;
+ *   3. wait until no thread is inside the library (mpi_inside == 0), so
+ *      none is in the lower half when the runtime stops them;
+ *   4. refuse, with a message naming it, what a restart could not rebuild
+ *      yet;
+ *   5. let the checkpoint happen; on continue, open the gate; after a
+ *      restart, first load a new lower half (split_forget, then the split
+ *      provider again with the restart's environment: the new job's PMI
+ *      variables), initialise MPI in it as the application had, and then
+ *      open the gate.
+ *
+ * This is one rank's part. A job's checkpoint protocol (consistent cut,
+ * messages in flight, collectives) is built on it.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cairn.h"
+#include "mpi/upper.h"
+#include "runtime/lower_glue.h"
+
+__thread int mpi_depth __attribute__((tls_model("initial-exec")));
+int mpi_inside;
+volatile int mpi_gate;
+
+/* Threads wait here while a checkpoint holds the library. */
+static void gate_sleep(void)
+{
+	while (__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, &mpi_gate, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Entering the library (mpi_call_begin) while the gate is closed: step
+ * out of the count, wait, and enter again. */
+void mpi_gate_wait(void)
+{
+	do {
+		__atomic_sub_fetch(&mpi_inside, 1, __ATOMIC_SEQ_CST);
+		gate_sleep();
+		__atomic_add_fetch(&mpi_inside, 1, __ATOMIC_SEQ_CST);
+	} while (__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST));
+}
+
+/* A wait came back from the lower half (wait.c): while a checkpoint holds
+ * the library, this thread is out of it. Its caller translates its handles
+ * again afterwards (they change with a restart). */
+void mpi_ckpt_park(void)
+{
+	if (!__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST))
+		return;
+	int depth = mpi_depth;
+	mpi_depth = 0;
+	__atomic_sub_fetch(&mpi_inside, 1, __ATOMIC_SEQ_CST);
+	gate_sleep();
+	__atomic_add_fetch(&mpi_inside, 1, __ATOMIC_SEQ_CST);
+	mpi_depth = depth;
+}
+
+static int (*rt_register_lower)(const struct cairn_lower_half *);
+static char *const *(*rt_restart_environ)(void);
+static int (*rt_checkpoint)(int, const char *);
+
+static int is_lower_fd(int fd)
+{
+	return split_is_lower_fd(fd);
+}
+
+static const struct cairn_lower_half lower_half = {
+	.version = CAIRN_LOWER_HALF_VERSION,
+	.base = SPLIT_WINDOW_BASE,
+	.size = SPLIT_WINDOW_SIZE,
+	.is_fd = is_lower_fd,
+	.tids = split_lower_tids,
+};
+
+static void open_gate(void)
+{
+	__atomic_store_n(&mpi_wait_stop, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&mpi_gate, 0, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &mpi_gate, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+#define QUIESCE_MS 10000
+
+/* 1-3 above; 0, or -1 with a message. */
+static int quiesce(char *msg, size_t len)
+{
+	uint64_t t0 = mono_ms();
+
+	__atomic_store_n(&mpi_gate, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&mpi_wait_stop, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&mpi_inside, __ATOMIC_SEQ_CST) > 0) {
+		if (mono_ms() - t0 > QUIESCE_MS) {
+			snprintf(msg, len,
+				 "%d threads stayed inside MPI calls for %d s (calls that cannot be "
+				 "interrupted: communicator creation, window synchronisation, MPI-IO, "
+				 "intercommunicator collectives)",
+				 __atomic_load_n(&mpi_inside, __ATOMIC_SEQ_CST), QUIESCE_MS / 1000);
+			return -1;
+		}
+		struct timespec ts = { 0, 200000 };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static const char *const kind_names[MK_COUNT] = {
+	[MK_COMM] = "communicator",   [MK_GROUP] = "group",	    [MK_DATATYPE] = "datatype",
+	[MK_OP] = "reduction operation", [MK_REQUEST] = "request", [MK_MESSAGE] = "matched message",
+	[MK_ERRHANDLER] = "error handler", [MK_INFO] = "info object", [MK_KEYVAL] = "keyval",
+	[MK_WIN] = "window",
+};
+
+/* 4 above: what a new lower half would not have. */
+static int restorable(char *msg, size_t len)
+{
+	for (int k = 0; k < MK_COUNT; k++) {
+		int one = 0, n = h_live(k, &one);
+		if (n > 0) {
+			snprintf(msg, len,
+				 "the rank holds %d MPI %s%s (%#x...), which cairn cannot rebuild "
+				 "after a restart yet",
+				 n, kind_names[k], n > 1 ? "s" : "", (unsigned)one);
+			return 0;
+		}
+	}
+	if (hf_live() > 0) {
+		snprintf(msg, len, "the rank has MPI-IO files open, which cairn cannot reopen "
+				   "after a restart yet");
+		return 0;
+	}
+	return 1;
+}
+
+/* 5 above, after a restart: a new lower half, MPI initialised in it. */
+static int reload(char *msg, size_t len)
+{
+	char *const *env = rt_restart_environ ? rt_restart_environ() : NULL;
+	struct mpi_lower l = { 0 };
+	char err[512] = "";
+
+	if (!env) {
+		snprintf(msg, len, "restarted without the environment of a `cairn restart`");
+		return -1;
+	}
+	split_forget();
+	split_environ = env;
+	if (mpi_lower_split(&l, err, sizeof(err)) < 0) {
+		snprintf(msg, len, "cannot load a new lower half: %s", err);
+		return -1;
+	}
+	mpi_lower = l;
+	mpi_fn = l.fn;
+	if (!mpi_state_initialized() || mpi_state_finalized())
+		return 0;
+	int provided = MPI_THREAD_SINGLE;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Init_thread)(NULL, NULL, mpi_state_thread_required(), &provided);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		snprintf(msg, len, "MPI_Init_thread in the new lower half failed (%d)", rc);
+		return -1;
+	}
+	return 0;
+}
+
+static int on_checkpoint(void *arg)
+{
+	char msg[512];
+	(void)arg;
+
+	if (!mpi_fn)
+		return rt_checkpoint(CAIRN_READY, NULL) < 0 ? -1 : 0;
+	if (!mpi_lower.inline_split)
+		return rt_checkpoint(CAIRN_TEMP_FAILURE,
+				     "the MPI lower half 'dlmopen' (a test provider) cannot be checkpointed");
+	if (quiesce(msg, sizeof(msg)) < 0 || !restorable(msg, sizeof(msg))) {
+		open_gate();
+		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
+		return 0;
+	}
+	int r = rt_checkpoint(CAIRN_READY, NULL);
+	if (r > 0 && reload(msg, sizeof(msg)) < 0)
+		mpi_die("after the restart: %s", msg);
+	open_gate();
+	return 0;
+}
+
+/* Called once the split lower half is loaded (lower.c): tell the runtime,
+ * if it runs here. */
+void mpi_ckpt_attach(void)
+{
+	static int done;
+	int (*reg_cb)(cairn_callback_t, void *, int);
+
+	if (done++)
+		return;
+	rt_register_lower = (int (*)(const struct cairn_lower_half *))dlsym(RTLD_DEFAULT,
+									    "cairn_lower_half_register");
+	rt_restart_environ = (char *const *(*)(void))dlsym(RTLD_DEFAULT, "cairn_restart_environ");
+	rt_checkpoint = (int (*)(int, const char *))dlsym(RTLD_DEFAULT, "cairn_checkpoint");
+	reg_cb = (int (*)(cairn_callback_t, void *, int))dlsym(RTLD_DEFAULT, "cairn_register_callback");
+	if (!rt_register_lower || !rt_checkpoint || !reg_cb)
+		return; /* no runtime: nothing is checkpointed */
+	if (rt_register_lower(&lower_half) < 0)
+		return; /* the runtime is dormant */
+	reg_cb(on_checkpoint, NULL, CAIRN_THREAD_CONTEXT);
+}
