@@ -19,7 +19,7 @@ MPI_GEN := $(B)/gen/mpi
 MPI_LIBDIR := $(B)/lib/cairn-mpi
 MPI_LIB := $(MPI_LIBDIR)/libmpich.so.12
 MPI_GEN_C := $(MPI_GEN)/wrappers.c $(MPI_GEN)/names.c $(MPI_GEN)/predefined.c \
-	$(MPI_GEN)/lower_wait.c
+	$(MPI_GEN)/lower_wait.c $(MPI_GEN)/replay.c
 MPI_SRC := $(wildcard src/mpi/*.c)
 MPI_OBJ := $(patsubst src/mpi/%.c,$(B)/obj/mpi/%.o,$(MPI_SRC)) \
 	$(patsubst $(MPI_GEN)/%.c,$(B)/obj/mpi/gen/%.o,$(MPI_GEN_C))

@@ -83,6 +83,7 @@ class Function:
         self.impl = 'generated'
         self.why = ''
         self.waits = None  # None, 'loop' or the name of the non-blocking twin
+        self.rebuild = False  # logged, replayed in a new lower half
 
     @property
     def short(self):
@@ -143,6 +144,14 @@ def apply_overrides(path, funcs, check):
                             hit = True
             if not hit:
                 unused.append('%s:%d: %s matches no parameter' % (path, ln, line))
+            continue
+        m = re.match(r'^([\w*?\[\]]+):\s*rebuild$', line)
+        if m:
+            hit = [f for f in funcs if fnmatch.fnmatchcase(f.name, m.group(1))]
+            for f in hit:
+                f.rebuild = True
+            if not hit:
+                unused.append('%s:%d: %s matches no function' % (path, ln, line))
             continue
         m = re.match(r'^([\w*?\[\]]+):\s*waits(?:\s+(loop|pair|MPI_\w+))?$', line)
         if m:
@@ -211,6 +220,139 @@ def check_waits(funcs):
             raise SystemExit('mpigen: %s waits on %s, whose parameters differ' % (f.name, f.waits))
 
 
+REBUILD_KINDS = ('comm', 'group', 'datatype')
+
+
+def elem_type(p):
+    """The C type of one element of an array parameter."""
+    base = p.ctype.replace('const', '').strip()
+    if p.dims:
+        return base + p.dims[2:]  # int [][3] -> int[3]
+    if base.endswith('*'):
+        return base[:-1].strip()
+    raise SystemExit('mpigen: %s is no array' % p.name)
+
+
+def array_ptr_type(p):
+    """The pointer type an array parameter decays to."""
+    if p.ctype.endswith('*'):
+        return p.ctype
+    rest = p.dims[2:]
+    return '%s (*)%s' % (p.ctype, rest) if rest else p.ctype + ' *'
+
+
+def rebuild_plan(f):
+    """How each parameter of a rebuilt call is logged: a list of
+    (param, how), how one of value, string, array, handle, handles,
+    handle_out, handle_inout, info."""
+    plan = []
+    for p in f.params:
+        if p.kind == 'info' and not p.by_pointer:
+            plan.append((p, 'info'))
+        elif p.kind in REBUILD_KINDS:
+            if p.array:
+                plan.append((p, 'handles'))
+            elif not p.by_pointer:
+                plan.append((p, 'handle'))
+            elif p.dir == 'out':
+                plan.append((p, 'handle_out'))
+            elif p.dir == 'inout':
+                plan.append((p, 'handle_inout'))
+            else:
+                raise SystemExit('mpigen: %s.%s: cannot log it' % (f.name, p.name))
+        elif p.kind:
+            raise SystemExit('mpigen: %s.%s: %s handles are not rebuilt' % (f.name, p.name, p.kind))
+        elif 'string' in p.role.split():
+            plan.append((p, 'string'))
+        elif p.array:
+            plan.append((p, 'array'))
+        elif not p.by_pointer and not p.dims:
+            plan.append((p, 'value'))
+        else:
+            raise SystemExit('mpigen: %s.%s (%s): cannot log it (an array needs array(N))'
+                             % (f.name, p.name, p.role))
+    return plan
+
+
+def gen_log(f):
+    """The wrapper's lines that log a successful call (rebuild)."""
+    out = ['\tif (rc == MPI_SUCCESS) {', '\t\tstruct mpi_log_rec *L = mpi_log_begin(F_%s);' % f.name]
+    for p, how in rebuild_plan(f):
+        k = 'MK_' + (p.kind or '').upper()
+        if how == 'value':
+            out.append('\t\tmpi_log_put(L, &%s, sizeof(%s));' % (p.name, p.name))
+        elif how == 'string':
+            out.append('\t\tmpi_log_str(L, %s);' % p.name)
+        elif how == 'array':
+            out.append('\t\tmpi_log_array(L, %s, %s ? (size_t)%s * sizeof(%s) : 0);'
+                       % (p.name, p.name, count_expr(f, p.array), elem_type(p)))
+        elif how == 'handle':
+            out.append('\t\tmpi_log_put(L, &%s, sizeof(int));' % p.name)
+        elif how == 'handles':
+            out.append('\t\tmpi_log_array(L, %s, %s ? (size_t)%s * sizeof(int) : 0);'
+                       % (p.name, p.name, count_expr(f, p.array)))
+        elif how == 'handle_out':
+            out.append('\t\tint lo_%s = %s ? (int)*%s : 0;' % (p.name, p.name, p.name))
+            out.append('\t\tmpi_log_put(L, &lo_%s, sizeof(int));' % p.name)
+            out.append('\t\th_mark_rebuilt(%s, lo_%s);' % (k, p.name))
+        elif how == 'handle_inout':
+            out.append('\t\tmpi_log_put(L, &li_%s, sizeof(int));' % p.name)
+    out += ['\t\tmpi_log_end(L);', '\t}']
+    return out
+
+
+def gen_replay(f):
+    """Replays a logged call in a new lower half: the same arguments, the
+    handles translated to the new half's, the created ones bound to the
+    application's virtual handles."""
+    out = ['static int replay_%s(struct mpi_log_reader *R)' % f.name, '{']
+    args, post = [], []
+    for p, how in rebuild_plan(f):
+        k = 'MK_' + (p.kind or '').upper()
+        n = p.name
+        if how == 'value':
+            out.append('\t%s %s;' % (p.ctype, n))
+            out.append('\tmpi_log_get(R, &%s, sizeof(%s));' % (n, n))
+            args.append(n)
+        elif how == 'string':
+            out.append('\tconst char *%s = mpi_log_get_str(R);' % n)
+            args.append(n)
+        elif how == 'array':
+            out.append('\tconst void *%s = mpi_log_get_array(R, NULL);' % n)
+            args.append('(%s)%s' % (array_ptr_type(p), n))
+        elif how == 'info':
+            args.append('MPI_INFO_NULL')
+        elif how == 'handle':
+            out.append('\tint v_%s;' % n)
+            out.append('\tmpi_log_get(R, &v_%s, sizeof(int));' % n)
+            args.append('h_in(%s, v_%s)' % (k, n))
+        elif how == 'handles':
+            out.append('\tsize_t nb_%s;' % n)
+            out.append('\tconst int *v_%s = mpi_log_get_array(R, &nb_%s);' % (n, n))
+            out.append('\tint *r_%s = h_in_array(%s, v_%s, (int)(nb_%s / sizeof(int)), NULL, 0);'
+                       % (n, k, n, n))
+            args.append('r_%s' % n)
+            post.append('\th_array_done(r_%s, NULL);' % n)
+        elif how == 'handle_out':
+            out.append('\tint v_%s, r_%s = 0;' % (n, n))
+            out.append('\tmpi_log_get(R, &v_%s, sizeof(int));' % n)
+            args.append('&r_%s' % n)
+            post.insert(0, '\tif (rc == MPI_SUCCESS)\n\t\th_rebind(%s, v_%s, r_%s);' % (k, n, n))
+        elif how == 'handle_inout':
+            out.append('\tint v_%s, r_%s;' % (n, n))
+            out.append('\tmpi_log_get(R, &v_%s, sizeof(int));' % n)
+            out.append('\tr_%s = h_in(%s, v_%s);' % (n, k, n))
+            args.append('&r_%s' % n)
+            post.insert(0, '\tif (rc == MPI_SUCCESS)\n\t\th_rebind(%s, v_%s, r_%s);' % (k, n, n))
+    out.append('\tif (mpi_log_bad(R))\n\t\treturn -1;')
+    out.append('\tlong t = cross_enter();')
+    out.append('\tint rc = MPI_FN(%s)(%s);' % (f.name, ', '.join(args)))
+    out.append('\tcross_leave(t);')
+    out += post
+    out += ['\treturn rc;', '}', '']
+    return out
+
+
 def is_collective(f):
     """A call every process of a communicator makes (its twin's too)."""
     return any(p.name == 'comm' for p in f.params) and \
@@ -272,6 +414,10 @@ def gen_wrapper(f):
     has_out_request = any(p.kind == 'request' and p.dir == 'out' and not p.array for p in f.params)
     args, post, arrays = [], [], []
     w('\tMPI_LOWER_READY();')
+    if f.rebuild:
+        for p, how in rebuild_plan(f):
+            if how == 'handle_inout':
+                w('\tint li_%s = (int)*%s;' % (p.name, p.name))
     if f.waits == 'loop':
         w('retry:;')  # after an interruption: translate again (a restart changes handles)
     for p in f.params:
@@ -374,6 +520,8 @@ def gen_wrapper(f):
         w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0))')
         w('\t\trc = mpi_wait_resume(w_req, %s);' % status_arg(f))
     out.extend(post)
+    if f.rebuild:
+        out.extend(gen_log(f))
     for p in arrays:
         if has_out_request:
             req = next(q for q in f.params if q.kind == 'request' and q.dir == 'out' and not q.array)
@@ -429,7 +577,7 @@ def gen(funcs, cfg, consts, outdir):
     h.append('\n#endif')
     write(os.path.join(outdir, 'mpi_gen.h'), '\n'.join(h) + '\n')
 
-    c = [banner, '#include "mpi/upper.h"\n']
+    c = [banner, '#include "mpi/upper.h"', '#include "mpi/log.h"\n']
     for f in ex:
         c += gen_wrapper(f)
         c.append('extern __typeof__(%s) %s __attribute__((weak, alias("%s"), visibility("default")));\n'
@@ -456,6 +604,17 @@ def gen(funcs, cfg, consts, outdir):
     t[4:4] = ['mpi_wait_fn_%s cairn_wait_%s;' % (f.name, f.name) for f in waiting] + \
         ['mpi_wait_fn_free cairn_wait_free;', '']
     write(os.path.join(outdir, 'lower_table.c'), '\n'.join(t) + '\n')
+
+    rb = [f for f in ex if f.rebuild]
+    rp = [banner, '/* Replaying the logged calls (`rebuild`) in a new lower half (log.c). */',
+          '#include "mpi/upper.h"', '#include "mpi/log.h"\n']
+    for f in rb:
+        rp += gen_replay(f)
+    rp += ['int mpi_log_replay_one(int fn, struct mpi_log_reader *R)', '{', '\tswitch (fn) {']
+    for f in rb:
+        rp += ['\tcase F_%s:' % f.name, '\t\treturn replay_%s(R);' % f.name]
+    rp += ['\tdefault:', '\t\treturn -1;', '\t}', '}']
+    write(os.path.join(outdir, 'replay.c'), '\n'.join(rp) + '\n')
 
     lw = [banner, '/* The waiting forms of the blocking calls, compiled twice: in the lower',
           ' * half (MPI_LOWER_SIDE: cairn_wait_X calling MPICH\'s PMPI_ functions) and',

@@ -15,11 +15,13 @@
  *   3. wait until no thread is inside the library (mpi_inside == 0), so
  *      none is in the lower half when the runtime stops them;
  *   4. refuse, with a message naming it, what a restart could not rebuild
- *      yet;
+ *      yet (objects not made by logged calls, log.c; pending requests;
+ *      open files);
  *   5. let the checkpoint happen; on continue, open the gate; after a
  *      restart, first load a new lower half (split_forget, then the split
  *      provider again with the restart's environment: the new job's PMI
- *      variables), initialise MPI in it as the application had, and then
+ *      variables), initialise MPI in it as the application had, replay the
+ *      log of the calls that made the application's objects, and then
  *      open the gate.
  *
  * This is one rank's part. A job's checkpoint protocol (consistent cut,
@@ -35,6 +37,7 @@
 #include <unistd.h>
 
 #include "cairn.h"
+#include "mpi/log.h"
 #include "mpi/upper.h"
 #include "runtime/lower_glue.h"
 
@@ -137,14 +140,19 @@ static const char *const kind_names[MK_COUNT] = {
 	[MK_WIN] = "window",
 };
 
-/* 4 above: what a new lower half would not have. */
+/* 4 above: what a new lower half would not have. Objects made by logged
+ * calls (communicators, groups, datatypes: log.c) are made again. */
 static int restorable(char *msg, size_t len)
 {
+	if (!mpi_log_usable()) {
+		snprintf(msg, len, "the log of MPI objects ran out of memory");
+		return 0;
+	}
 	for (int k = 0; k < MK_COUNT; k++) {
-		int one = 0, n = h_live(k, &one);
+		int one = 0, n = h_live_unrebuilt(k, &one);
 		if (n > 0) {
 			snprintf(msg, len,
-				 "the rank holds %d MPI %s%s (%#x...), which cairn cannot rebuild "
+				 "the rank holds %d MPI %s%s (%#x...) that cairn cannot rebuild "
 				 "after a restart yet",
 				 n, kind_names[k], n > 1 ? "s" : "", (unsigned)one);
 			return 0;
@@ -187,7 +195,7 @@ static int reload(char *msg, size_t len)
 		snprintf(msg, len, "MPI_Init_thread in the new lower half failed (%d)", rc);
 		return -1;
 	}
-	return 0;
+	return mpi_log_replay(msg, len);
 }
 
 static int on_checkpoint(void *arg)

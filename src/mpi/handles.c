@@ -29,6 +29,7 @@
 struct hobj {
 	_Atomic int real; /* 0: free */
 	int next_free;
+	int rebuilt; /* made by a logged call (log.c): a restart makes it again */
 	union {
 		struct mpi_comm_cache comm;
 		int type_size; /* -1: not asked yet */
@@ -134,6 +135,7 @@ int h_out(enum mpi_kind k, int real)
 	struct hobj *e = &atomic_load_explicit(&t->blocks[idx >> BLOCK_SHIFT],
 					       memory_order_relaxed)[idx & (BLOCK_SIZE - 1)];
 	memset(&e->u, 0, sizeof(e->u));
+	e->rebuilt = 0;
 	switch (k) {
 	case MK_COMM:
 		e->u.comm = (struct mpi_comm_cache){ -1, -1, -1, -1, -1, -1 };
@@ -412,6 +414,42 @@ int hf_live(void)
 	for (unsigned i = 0; i < top; i++) {
 		_Atomic(MPI_File) *b = atomic_load_explicit(&file_blocks[i / FILE_BLOCK], memory_order_acquire);
 		n += b && atomic_load_explicit(&b[i % FILE_BLOCK], memory_order_acquire) != NULL;
+	}
+	return n;
+}
+
+void h_mark_rebuilt(enum mpi_kind k, int v)
+{
+	struct hobj *e = ((unsigned)v >> 30) == 3 ? entry(k, v) : NULL;
+	if (e)
+		e->rebuilt = 1;
+}
+
+/* Replaying the log (log.c): the virtual handle v is now the new lower
+ * half's real handle (0 or a null handle: none). */
+void h_rebind(enum mpi_kind k, int v, int real)
+{
+	struct hobj *e = ((unsigned)v >> 30) == 3 ? entry(k, v) : NULL;
+	if (e)
+		atomic_store_explicit(&e->real, predefined_real(real) ? 0 : real,
+				      memory_order_release);
+}
+
+/* Live objects of kind k that a restart could not make again. */
+int h_live_unrebuilt(enum mpi_kind k, int *one)
+{
+	struct htable *t = &tables[k];
+	unsigned top = atomic_load_explicit(&t->top, memory_order_acquire);
+	int n = 0;
+
+	for (unsigned i = 0; i < top; i++) {
+		struct hobj *b = atomic_load_explicit(&t->blocks[i >> BLOCK_SHIFT], memory_order_acquire);
+		struct hobj *e = b ? &b[i & (BLOCK_SIZE - 1)] : NULL;
+		if (e && atomic_load_explicit(&e->real, memory_order_acquire) && !e->rebuilt) {
+			if (!n && one)
+				*one = virtual_of(k, i);
+			n++;
+		}
 	}
 	return n;
 }

@@ -85,6 +85,10 @@ void h_array_done(int *real, int *stackbuf);
 void h_request_keep(int vreq, int *heap_array);
 int h_real_to_virtual(enum mpi_kind k, int real);
 int h_live(enum mpi_kind k, int *one);
+int h_live_unrebuilt(enum mpi_kind k, int *one);
+void h_mark_rebuilt(enum mpi_kind k, int v);
+void h_rebind(enum mpi_kind k, int v, int real);
+int mpi_log_usable(void); /* log.c: every object made so far is logged */
 int hf_live(void);
 int h_is_virtual(int v);
 int mpi_predefined_direct(int v); /* generated: predefined.c */

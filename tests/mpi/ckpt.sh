@@ -2,13 +2,16 @@
 # One rank's checkpoint and restart through the split process (src/mpi/ckpt.c):
 # each rank of an unmodified MPICH program started by `cairn mpirun` is
 # checkpointed with `cairn checkpoint` while it computes without calling
-# MPI (tests/mpi/rank_ckpt.c); the job goes on to the native answer; the
-# images hold nothing of the lower half (no window, no lower threads or
-# descriptors); killed, the job restarts from them under a fresh mpiexec
-# (each rank: a new lower half, MPI_Init in it) to the same answer; the
-# restarted job is checkpointed and restarted again; a rank holding an MPI
-# object cairn cannot rebuild yet refuses its checkpoint, naming it, and
-# the job is unharmed.
+# MPI (tests/mpi/rank_ckpt.c), holding communicators (dup with a name,
+# split, from a group, Cartesian, one split from a dup freed since),
+# groups and a derived datatype; the job goes on to the native answer; the
+# images hold nothing of the lower half (no window, no MPICH/UCX, no
+# socket); the job restarts from them under a fresh mpiexec (each rank: a
+# new lower half, MPI_Init and the logged calls replayed in it, src/mpi/log.c)
+# and uses every object to the same answer; the restarted job is
+# checkpointed, killed and restarted again; a rank holding an MPI object
+# cairn does not rebuild (a user op) refuses its checkpoint, naming it,
+# and the job is unharmed.
 #
 # This is the per-rank mechanism. Whole-job checkpoints (one command, a
 # consistent cut, messages in flight) build on it.
@@ -53,7 +56,7 @@ restart_job() {
 for n in 2 4; do
 	D=$T/n$n
 	mkdir -p "$D/native"
-	timeout 120 mpiexec.mpich -n $n "$P" "$D/native" "$STEPS" >"$D/native.out" 2>&1
+	timeout 120 mpiexec.mpich -n $n "$P" "$D/native" "$STEPS" objects >"$D/native.out" 2>&1
 	want=$(sed -n 's/^answer //p' "$D/native.out")
 	if [ -z "$want" ] || ! grep -qx ok "$D/native.out"; then
 		fail "n=$n: the native run failed: $(head -5 "$D/native.out")"
@@ -61,7 +64,7 @@ for n in 2 4; do
 	fi
 
 	# checkpoint every rank while it computes; the job goes on
-	timeout 120 "$CAIRN" mpirun -n $n "$P" "$D" "$STEPS" >"$D/run.out" 2>&1 &
+	timeout 120 "$CAIRN" mpirun -n $n "$P" "$D" "$STEPS" objects >"$D/run.out" 2>&1 &
 	job=$!
 	if ! wait_ready "$D" $n; then
 		fail "n=$n: the ranks never reached their quiet phase: $(head -5 "$D/run.out")"
@@ -73,7 +76,7 @@ for n in 2 4; do
 	wait $job
 	rc=$?
 	if [ $ck -eq 0 ] && [ $rc -eq 0 ] && grep -qx "answer $want" "$D/run.out" && grep -qx ok "$D/run.out"; then
-		pass "n=$n: every rank checkpointed while computing ($(grep -c '^checkpoint' "$D/ckpt.log") images, $(awk '{s+=$3} END {print int(s/1024)}' "$D/ckpt.log") KiB), the job went on to the native answer $want"
+		pass "n=$n: every rank checkpointed while computing and holding MPI objects ($(grep -c '^checkpoint' "$D/ckpt.log") images, $(awk '{s+=$3} END {print int(s/1024)}' "$D/ckpt.log") KiB), the job went on to the native answer $want"
 	else
 		fail "n=$n: checkpoint $ck, job $rc: $(cat "$D/ckpt.log" "$D/run.out" | head -8)"
 		continue
@@ -130,31 +133,31 @@ for n in 2 4; do
 	restart_job "$D" $n "$D/restart1.out"
 	rc=$?
 	if [ $rc -eq 0 ] && grep -qx "answer $want" "$D/restart1.out" && grep -qx ok "$D/restart1.out"; then
-		pass "n=$n: restarted from the first images under a fresh mpiexec: the native answer $want"
+		pass "n=$n: restarted from the first images under a fresh mpiexec (objects made again, used): the native answer $want"
 	else
 		fail "n=$n: restart (status $rc): $(head -8 "$D/restart1.out")"
 	fi
 done
 
-# a rank that holds a communicator: refused with a message naming it, the
-# job unharmed
+# a rank that holds a user reduction operation: refused with a message
+# naming it, the job unharmed
 D=$T/hold
 mkdir -p "$D"
-timeout 120 "$CAIRN" mpirun -n 2 "$P" "$D" "$STEPS" hold-comm >"$D/run.out" 2>&1 &
+timeout 120 "$CAIRN" mpirun -n 2 "$P" "$D" "$STEPS" hold-op >"$D/run.out" 2>&1 &
 job=$!
 if wait_ready "$D" 2; then
 	"$CAIRN" checkpoint -o "$D/img.0" "$(cat "$D/ready.0")" >"$D/ck.out" 2>&1
 	ck=$?
 	wait $job
 	rc=$?
-	if [ $ck -ne 0 ] && grep -q 'MPI communicator' "$D/ck.out" && [ ! -e "$D/img.0" ] &&
+	if [ $ck -ne 0 ] && grep -q 'MPI reduction operation' "$D/ck.out" && [ ! -e "$D/img.0" ] &&
 		[ $rc -eq 0 ] && grep -qx ok "$D/run.out"; then
-		pass "a rank holding a communicator refuses: $(head -1 "$D/ck.out" | cut -c1-160); the job finished"
+		pass "a rank holding a user op refuses: $(head -1 "$D/ck.out" | sed 's/.*refused by the program: //' | cut -c1-120); the job finished"
 	else
-		fail "holding a communicator: checkpoint $ck, job $rc: $(cat "$D/ck.out" "$D/run.out" | head -6)"
+		fail "holding a user op: checkpoint $ck, job $rc: $(cat "$D/ck.out" "$D/run.out" | head -6)"
 	fi
 else
-	fail "hold-comm: the ranks never reached their quiet phase"
+	fail "hold-op: the ranks never reached their quiet phase"
 	kill -9 $job 2>/dev/null
 fi
 check_end

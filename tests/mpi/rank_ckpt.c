@@ -6,11 +6,14 @@
  * images under a fresh mpiexec: each restored rank gets a new lower half
  * and MPI_Init in it, and must reach the same answer.
  *
- *   rank_ckpt DIR STEPS [hold-comm]
+ *   rank_ckpt DIR STEPS [objects | hold-op]
  *
- * hold-comm: keep a duplicate of MPI_COMM_WORLD through the quiet phase (a
- * checkpoint must then be refused, naming it, until cairn rebuilds
- * communicators after a restart).
+ * objects: make communicators (dup, split, from a group, Cartesian, and
+ * one split from a dup that is freed before the quiet phase), groups and
+ * a derived datatype before the quiet phase, and use them after it (a
+ * restart must make them again in the new lower half).
+ * hold-op: keep a user reduction operation through the quiet phase (a
+ * checkpoint must be refused, naming it: cairn does not rebuild those).
  * Each rank writes DIR/ready.RANK (its PID) when its quiet phase starts:
  * STEPS steps of 100000 multiplications, then the same again to check. Rank 0 prints "answer N" and "ok" when every
  * check holds, and every rank exits non-zero otherwise.
@@ -21,6 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static void user_sum(void *in, void *inout, int *len, MPI_Datatype *type)
+{
+	(void)type;
+	for (int i = 0; i < *len; i++)
+		((long *)inout)[i] += ((long *)in)[i];
+}
 
 int main(int argc, char **argv)
 {
@@ -49,9 +59,33 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rank %d: ring sum %ld, not %ld\n", rank, sum, want);
 		bad++;
 	}
-	MPI_Comm held = MPI_COMM_NULL;
-	if (argc > 3 && !strcmp(argv[3], "hold-comm"))
-		MPI_Comm_dup(MPI_COMM_WORLD, &held);
+	const char *mode = argc > 3 ? argv[3] : "";
+	MPI_Op held_op = MPI_OP_NULL;
+	if (!strcmp(mode, "hold-op"))
+		MPI_Op_create(user_sum, 1, &held_op);
+	MPI_Comm dup = MPI_COMM_NULL, half = MPI_COMM_NULL, fromgroup = MPI_COMM_NULL,
+		 cart = MPI_COMM_NULL, orphan = MPI_COMM_NULL;
+	MPI_Group wg = MPI_GROUP_NULL, evens = MPI_GROUP_NULL;
+	MPI_Datatype vec = MPI_DATATYPE_NULL;
+	if (!strcmp(mode, "objects")) {
+		MPI_Comm tmp;
+		MPI_Comm_dup(MPI_COMM_WORLD, &dup);
+		MPI_Comm_set_name(dup, "cairn-dup");
+		MPI_Comm_split(MPI_COMM_WORLD, rank % 2, -rank, &half);
+		MPI_Comm_group(MPI_COMM_WORLD, &wg);
+		int ev[64], nev = 0;
+		for (int r = 0; r < size && nev < 64; r += 2)
+			ev[nev++] = r;
+		MPI_Group_incl(wg, nev, ev, &evens);
+		MPI_Comm_create(MPI_COMM_WORLD, evens, &fromgroup);
+		int dims[1] = { size }, periods[1] = { 1 };
+		MPI_Cart_create(MPI_COMM_WORLD, 1, dims, periods, 0, &cart);
+		MPI_Comm_dup(MPI_COMM_WORLD, &tmp);
+		MPI_Comm_split(tmp, 0, rank, &orphan);
+		MPI_Comm_free(&tmp);
+		MPI_Type_vector(3, 2, 4, MPI_LONG, &vec);
+		MPI_Type_commit(&vec);
+	}
 	MPI_Barrier(MPI_COMM_WORLD);
 
 	/* The quiet phase: no MPI, a known result, a marker for the test. */
@@ -77,8 +111,77 @@ int main(int argc, char **argv)
 		bad++;
 	}
 
-	if (held != MPI_COMM_NULL)
-		MPI_Comm_free(&held);
+	if (held_op != MPI_OP_NULL)
+		MPI_Op_free(&held_op);
+	if (!strcmp(mode, "objects")) {
+		/* each object, in the (maybe new) lower half */
+		char name[MPI_MAX_OBJECT_NAME];
+		int len = 0, hr = -1, hs = -1, res = 0;
+		MPI_Comm_get_name(dup, name, &len);
+		long v = 1, s = 0;
+		MPI_Allreduce(&v, &s, 1, MPI_LONG, MPI_SUM, dup);
+		if (strcmp(name, "cairn-dup") || s != size) {
+			fprintf(stderr, "rank %d: dup: name '%s', sum %ld\n", rank, name, s);
+			bad++;
+		}
+		MPI_Comm_rank(half, &hr);
+		MPI_Comm_size(half, &hs);
+		MPI_Allreduce(&v, &s, 1, MPI_LONG, MPI_SUM, half);
+		int mine = 0;
+		MPI_Allreduce(&rank, &mine, 1, MPI_INT, MPI_MAX, half);
+		if (s != hs || hs != (size + 1 - rank % 2) / 2 || mine != (size - 1) - ((size - 1) % 2 != rank % 2)) {
+			fprintf(stderr, "rank %d: split: rank %d of %d, sum %ld, max %d\n", rank, hr, hs, s,
+				mine);
+			bad++;
+		}
+		if ((rank % 2 == 0) != (fromgroup != MPI_COMM_NULL)) {
+			fprintf(stderr, "rank %d: comm_create gave %s\n", rank,
+				fromgroup == MPI_COMM_NULL ? "nothing" : "a communicator");
+			bad++;
+		} else if (fromgroup != MPI_COMM_NULL) {
+			MPI_Allreduce(&v, &s, 1, MPI_LONG, MPI_SUM, fromgroup);
+			if (s != (size + 1) / 2) {
+				fprintf(stderr, "rank %d: comm_create: sum %ld\n", rank, s);
+				bad++;
+			}
+		}
+		int src = -1, dst = -1;
+		MPI_Cart_shift(cart, 0, 1, &src, &dst);
+		if (src != (rank + size - 1) % size || dst != (rank + 1) % size) {
+			fprintf(stderr, "rank %d: cart shift %d %d\n", rank, src, dst);
+			bad++;
+		}
+		MPI_Allreduce(&v, &s, 1, MPI_LONG, MPI_SUM, orphan);
+		MPI_Group og;
+		MPI_Comm_group(orphan, &og);
+		MPI_Group_compare(og, wg, &res);
+		if (s != size || res != MPI_IDENT) {
+			fprintf(stderr, "rank %d: split of a freed dup: sum %ld, group %d\n", rank, s, res);
+			bad++;
+		}
+		MPI_Group_free(&og);
+		long out[12], in[12];
+		for (int i = 0; i < 12; i++)
+			out[i] = rank * 100 + i, in[i] = -1;
+		MPI_Sendrecv(out, 1, vec, (rank + 1) % size, 5, in, 1, vec, (rank + size - 1) % size, 5,
+			     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		int from = (rank + size - 1) % size;
+		if (in[0] != from * 100 || in[1] != from * 100 + 1 || in[2] != -1 ||
+		    in[4] != from * 100 + 4 || in[9] != from * 100 + 9) {
+			fprintf(stderr, "rank %d: vector type: %ld %ld %ld %ld\n", rank, in[0], in[1], in[2],
+				in[9]);
+			bad++;
+		}
+		MPI_Comm_free(&dup);
+		MPI_Comm_free(&half);
+		if (fromgroup != MPI_COMM_NULL)
+			MPI_Comm_free(&fromgroup);
+		MPI_Comm_free(&cart);
+		MPI_Comm_free(&orphan);
+		MPI_Group_free(&evens);
+		MPI_Group_free(&wg);
+		MPI_Type_free(&vec);
+	}
 
 	/* Traffic after: in the restored job, through the new lower half. */
 	long one = (long)(x & 0xffff), all = 0, check = 0;

@@ -1,0 +1,31 @@
+/* The log of the calls that made the application's MPI objects (api
+ * overrides `rebuild`: communicators, groups, datatypes), so that a new
+ * lower half can make them again after a restart (log.c). The generated
+ * wrappers append a record after each successful call; the generated
+ * replay.c reads them back in the same order. */
+#ifndef CAIRN_MPI_LOG_H
+#define CAIRN_MPI_LOG_H
+
+#include <stddef.h>
+
+struct mpi_log_rec;
+struct mpi_log_reader;
+
+struct mpi_log_rec *mpi_log_begin(int fn); /* takes the log's lock */
+void mpi_log_put(struct mpi_log_rec *L, const void *p, size_t n);
+void mpi_log_array(struct mpi_log_rec *L, const void *p, size_t n); /* length, then bytes */
+void mpi_log_str(struct mpi_log_rec *L, const char *s);
+void mpi_log_end(struct mpi_log_rec *L); /* releases the lock */
+
+void mpi_log_get(struct mpi_log_reader *R, void *p, size_t n);
+const void *mpi_log_get_array(struct mpi_log_reader *R, size_t *n);
+const char *mpi_log_get_str(struct mpi_log_reader *R);
+int mpi_log_bad(const struct mpi_log_reader *R); /* read past a record */
+
+/* replay.c (generated): one record, by function index. */
+int mpi_log_replay_one(int fn, struct mpi_log_reader *R);
+
+/* Every record, in order, in the new lower half: 0, or -1 with a message. */
+int mpi_log_replay(char *msg, size_t len);
+
+#endif
