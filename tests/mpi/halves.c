@@ -134,7 +134,8 @@ static void check_maps(const struct maps *before)
 					   "outside the window, every new mapping inside it");
 }
 
-/* The process's threads are the application's one (this main thread) and
+/* The process's threads are the application's one (this main thread),
+ * cairn's runtime's manager if it runs here (named cairn-manager), and
  * exactly those the lower half says are its own. */
 static void check_threads(int (*lower_tids)(int *, int))
 {
@@ -148,6 +149,16 @@ static void check_threads(int (*lower_tids)(int *, int))
 		if (e->d_name[0] == '.')
 			continue;
 		int tid = atoi(e->d_name), in = 0;
+		char comm[64] = "", cpath[64];
+		snprintf(cpath, sizeof(cpath), "/proc/self/task/%d/comm", tid);
+		FILE *cf = fopen(cpath, "r");
+		if (cf) {
+			if (!fgets(comm, sizeof(comm), cf))
+				comm[0] = 0;
+			fclose(cf);
+		}
+		if (!strcmp(comm, "cairn-manager\n"))
+			continue; /* the runtime's, an upper thread */
 		ntasks++;
 		for (int i = 0; i < n; i++)
 			in |= tids[i] == tid;
