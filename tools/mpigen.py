@@ -145,19 +145,14 @@ def apply_overrides(path, funcs, check):
             if not hit:
                 unused.append('%s:%d: %s matches no parameter' % (path, ln, line))
             continue
-        m = re.match(r'^([\w*?\[\]]+):\s*rebuild$', line)
+        m = re.match(r'^([\w*?\[\]]+):\s*(rebuild|waits(?:\s+(loop|pair|MPI_\w+))?)$', line)
         if m:
             hit = [f for f in funcs if fnmatch.fnmatchcase(f.name, m.group(1))]
             for f in hit:
-                f.rebuild = True
-            if not hit:
-                unused.append('%s:%d: %s matches no function' % (path, ln, line))
-            continue
-        m = re.match(r'^([\w*?\[\]]+):\s*waits(?:\s+(loop|pair|MPI_\w+))?$', line)
-        if m:
-            hit = [f for f in funcs if fnmatch.fnmatchcase(f.name, m.group(1))]
-            for f in hit:
-                f.waits = m.group(2) or 'MPI_I' + f.short[0].lower() + f.short[1:]
+                if m.group(2) == 'rebuild':
+                    f.rebuild = True
+                else:
+                    f.waits = m.group(3) or 'MPI_I' + f.short[0].lower() + f.short[1:]
             if not hit:
                 unused.append('%s:%d: %s matches no function' % (path, ln, line))
             continue

@@ -387,25 +387,6 @@ MPI_File hf_f2c(MPI_Fint f)
 	return f > 0 ? (MPI_File)(uintptr_t)((uintptr_t)f << 4) : MPI_FILE_NULL;
 }
 
-/* How many objects of kind k the application holds now (virtual handles in
- * use), and one of them in *one. */
-int h_live(enum mpi_kind k, int *one)
-{
-	struct htable *t = &tables[k];
-	unsigned top = atomic_load_explicit(&t->top, memory_order_acquire);
-	int n = 0;
-
-	for (unsigned i = 0; i < top; i++) {
-		struct hobj *b = atomic_load_explicit(&t->blocks[i >> BLOCK_SHIFT], memory_order_acquire);
-		if (b && atomic_load_explicit(&b[i & (BLOCK_SIZE - 1)].real, memory_order_acquire)) {
-			if (!n && one)
-				*one = virtual_of(k, i);
-			n++;
-		}
-	}
-	return n;
-}
-
 int hf_live(void)
 {
 	unsigned top = atomic_load_explicit(&file_top, memory_order_acquire);

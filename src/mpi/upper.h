@@ -84,7 +84,6 @@ void h_update_array(enum mpi_kind k, int *v, const int *real, int n);
 void h_array_done(int *real, int *stackbuf);
 void h_request_keep(int vreq, int *heap_array);
 int h_real_to_virtual(enum mpi_kind k, int real);
-int h_live(enum mpi_kind k, int *one);
 int h_live_unrebuilt(enum mpi_kind k, int *one);
 void h_mark_rebuilt(enum mpi_kind k, int v);
 void h_rebind(enum mpi_kind k, int v, int real);

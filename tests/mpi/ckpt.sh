@@ -53,6 +53,15 @@ restart_job() {
 		>"$3" 2>&1
 }
 
+# answered STATUS OUT WHAT: the restarted job ended well with the answer
+answered() {
+	if [ "$1" -eq 0 ] && grep -qx "answer $want" "$2" && grep -qx ok "$2"; then
+		pass "$3: the native answer $want"
+	else
+		fail "$3 (status $1): $(head -8 "$2")"
+	fi
+}
+
 for n in 2 4; do
 	D=$T/n$n
 	mkdir -p "$D/native"
@@ -122,21 +131,12 @@ for n in 2 4; do
 	fi
 	pass "n=$n: the restarted job (a new lower half in every rank) checkpointed again, then killed"
 	restart_job "$D/second" $n "$D/restart2.out"
-	rc=$?
-	if [ $rc -eq 0 ] && grep -qx "answer $want" "$D/restart2.out" && grep -qx ok "$D/restart2.out"; then
-		pass "n=$n: restarted from the restarted job's images under a fresh mpiexec: the native answer $want"
-	else
-		fail "n=$n: second restart (status $rc): $(head -8 "$D/restart2.out")"
-	fi
+	answered $? "$D/restart2.out" "n=$n: restarted from the restarted job's images under a fresh mpiexec"
 	# and the first images, once more, to the end
 	rm -f "$D"/pid.*
 	restart_job "$D" $n "$D/restart1.out"
-	rc=$?
-	if [ $rc -eq 0 ] && grep -qx "answer $want" "$D/restart1.out" && grep -qx ok "$D/restart1.out"; then
-		pass "n=$n: restarted from the first images under a fresh mpiexec (objects made again, used): the native answer $want"
-	else
-		fail "n=$n: restart (status $rc): $(head -8 "$D/restart1.out")"
-	fi
+	answered $? "$D/restart1.out" \
+		"n=$n: restarted from the first images under a fresh mpiexec (objects made again, used)"
 done
 
 # a rank that holds a user reduction operation: refused with a message
