@@ -17,6 +17,7 @@
 
 static const char help[] =
 	"usage: cairn checkpoint [-o FILE] [--kill | --signal SIG] PID\n"
+	"       cairn checkpoint [--kill] DIR|PID   (an MPI job)\n"
 	"\n"
 	"Saves process PID (started with `cairn run` or `cairn restart`) to FILE,\n"
 	"by default context.PID in the current directory. Returns when the image is\n"
@@ -27,7 +28,45 @@ static const char help[] =
 	"\n"
 	"The image is written by the process itself, with mode 0600; an older FILE\n"
 	"is replaced only by a complete image. Only the process's owner or root may\n"
-	"checkpoint it. Exit status 0 on success, 1 on failure.\n";
+	"checkpoint it. Exit status 0 on success, 1 on failure.\n"
+	"\n"
+	"An MPI job run by `cairn mpirun --dir DIR` is checkpointed as a whole when\n"
+	"given DIR, or the PID of its cairn mpirun or of its launcher: every rank's\n"
+	"image and the manifest go to DIR/ckpt.N, and the command returns when all\n"
+	"are durable, printing the checkpoint's number, size, time and the longest\n"
+	"pause of any rank. With --kill the job ends once the checkpoint is\n"
+	"complete.\n";
+
+/* A job's coordinator named by its directory (DIR/job) or by its
+ * launcher's PID (RUNDIR/job.PID): its PID, or 0. */
+static pid_t job_coordinator(const char *arg)
+{
+	char p[PATH_MAX + 16];
+	struct stat st;
+	int pid = 0;
+	FILE *f;
+
+	if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(p, sizeof(p), "%.4000s/job", arg);
+		f = fopen(p, "re");
+		if (f) {
+			if (fscanf(f, "pid %d", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		return pid;
+	}
+	char dir[256];
+	ctl_rundir(getuid(), dir, sizeof(dir));
+	snprintf(p, sizeof(p), "%s/job.%.20s", dir, arg);
+	f = fopen(p, "re");
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return pid;
+}
 
 int cmd_checkpoint(int argc, char **argv)
 {
@@ -60,8 +99,20 @@ int cmd_checkpoint(int argc, char **argv)
 		}
 	}
 	char *end;
+	pid_t job = pidarg ? job_coordinator(pidarg) : 0;
 	long pidl = pidarg ? strtol(pidarg, &end, 10) : 0;
-	if (!pidarg || *end || pidl <= 0 || pidl > INT32_MAX) {
+	if (job > 0) {
+		pidl = job;
+	} else if (pidarg && *end) {
+		struct stat dst;
+		if (stat(pidarg, &dst) == 0 && S_ISDIR(dst.st_mode))
+			fprintf(stderr, "cairn: %s is not the directory of a running job\n", pidarg);
+		else
+			fprintf(stderr, "cairn: checkpoint needs the PID of a process, or a job's "
+					"directory\n%s", help);
+		return job ? 1 : 2;
+	}
+	if (!pidarg || pidl <= 0 || pidl > INT32_MAX) {
 		fprintf(stderr, "cairn: checkpoint needs the PID of a process\n%s", help);
 		return 2;
 	}
@@ -111,6 +162,14 @@ int cmd_checkpoint(int argc, char **argv)
 		return 1;
 	}
 	ctl_close(&c);
+	if (rep.kind == CTL_REPLY_JOB) {
+		if (rep.status != 0) {
+			fprintf(stderr, "cairn: %s\n", rep.msg);
+			return 1;
+		}
+		printf("%s\n", rep.msg);
+		return 0;
+	}
 	if (rep.status != 0) {
 		fprintf(stderr, "cairn: checkpoint of process %d failed: %s\n", (int)pid, rep.msg);
 		return 1;

@@ -9,6 +9,7 @@
  * `--` removes any doubt.
  */
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,20 +17,32 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/job.h"
 
 static const char help[] =
-	"usage: cairn mpirun [--launcher CMD] [LAUNCHER OPTIONS] [--] PROG [ARGS...]\n"
+	"usage: cairn mpirun [--launcher CMD] [--dir DIR] [--interval SECONDS] [--keep N]\n"
+	"                    [--signal SIG] [LAUNCHER OPTIONS] [--] PROG [ARGS...]\n"
 	"\n"
 	"Runs the MPI job `CMD LAUNCHER-OPTIONS PROG ARGS` with every rank under\n"
 	"cairn (`cairn run --mpi PROG ARGS`). CMD is mpiexec.mpich by default; give\n"
 	"another launcher (a site's mpiexec, `srun`) with --launcher, split on\n"
 	"spaces (--launcher 'srun --mpi=pmi2'). Launcher options pass through as\n"
 	"they are. PROG is the first argument that is neither an option nor an\n"
-	"option's value (put `--` before it when in doubt). The exit status is the\n"
-	"launcher's; 125 if cairn cannot start it.\n";
+	"option's value (put `--` before it when in doubt).\n"
+	"\n"
+	"cairn mpirun stays beside the launcher as the job's coordinator. The job is\n"
+	"checkpointed into DIR (default cairn-job.PID, made at the first checkpoint):\n"
+	"by `cairn checkpoint DIR` (or the PID of cairn mpirun or of the launcher),\n"
+	"by signal SIG (default USR2) sent to cairn mpirun or forwarded by the\n"
+	"launcher to the ranks (which never see it), and every SECONDS with\n"
+	"--interval. Each checkpoint is DIR/ckpt.N (one image per rank and a\n"
+	"MANIFEST written last; DIR/latest names the newest); the newest N complete\n"
+	"ones are kept (--keep, default 2). `cairn restart DIR` continues the job.\n"
+	"\n"
+	"The exit status is the launcher's; 125 if cairn cannot start it.\n";
 
 /* Options of common launchers that take a value (two for -env/-genv/--mca). */
-static int option_values(const char *o)
+int launcher_option_values(const char *o)
 {
 	static const char *const one[] = {
 		/* Hydra */
@@ -72,12 +85,27 @@ int cmd_mpirun(int argc, char **argv)
 		fputs(help, stdout);
 		return 0;
 	}
-	if (i + 1 < argc && strcmp(argv[i], "--launcher") == 0) {
-		launcher = argv[i + 1];
-		i += 2;
-	} else if (i < argc && strncmp(argv[i], "--launcher=", 11) == 0) {
-		launcher = argv[i] + 11;
-		i++;
+	struct job_spec js;
+	memset(&js, 0, sizeof(js));
+	js.keep = 2;
+	js.signal = SIGUSR2;
+	for (;;) {
+		if (i + 1 < argc && strcmp(argv[i], "--launcher") == 0) {
+			launcher = argv[i + 1];
+			i += 2;
+			continue;
+		}
+		if (i < argc && strncmp(argv[i], "--launcher=", 11) == 0) {
+			launcher = argv[i] + 11;
+			i++;
+			continue;
+		}
+		int used = i < argc ? job_option(argc, argv, i, &js) : 0;
+		if (used < 0)
+			return 125;
+		if (!used)
+			break;
+		i += used;
 	}
 	int opt_start = i, prog = -1, dashes = -1;
 	while (i < argc) {
@@ -90,7 +118,7 @@ int cmd_mpirun(int argc, char **argv)
 			prog = i;
 			break;
 		}
-		i += 1 + option_values(argv[i]);
+		i += 1 + launcher_option_values(argv[i]);
 	}
 	if (prog < 0 || prog >= argc) {
 		fprintf(stderr, "cairn: mpirun needs a program to run\n%s", help);
@@ -119,6 +147,7 @@ int cmd_mpirun(int argc, char **argv)
 		fprintf(stderr, "cairn: --launcher is empty\n");
 		return 125;
 	}
+	int nwords = k;
 	int end_opts = dashes >= 0 ? dashes : prog;
 	for (int j = opt_start; j < end_opts; j++)
 		v[k++] = argv[j];
@@ -129,7 +158,12 @@ int cmd_mpirun(int argc, char **argv)
 	for (int j = prog; j < argc; j++)
 		v[k++] = argv[j];
 	v[k] = NULL;
-	execvp(v[0], v);
-	fprintf(stderr, "cairn: cannot run the launcher %s: %s\n", v[0], strerror(errno));
-	return 125;
+	js.exec_argv = v;
+	js.launcher = v;
+	js.nlauncher = nwords;
+	js.options = argv + opt_start;
+	js.noptions = end_opts - opt_start;
+	js.program = argv + prog;
+	js.nprogram = argc - prog;
+	return job_run(&js);
 }

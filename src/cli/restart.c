@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/job.h"
 #include "cli/load.h"
 #include "restore/plan.h"
 #include "split/split.h"
@@ -39,7 +40,10 @@ static const char help[] =
 	"first: a truncated, corrupt or foreign image, or one that does not fit this\n"
 	"machine, is refused before anything is done, with exit status 125.\n"
 	"--signal SIG sends the restored process signal SIG (a number or a name:\n"
-	"STOP, TERM...) as it resumes.\n";
+	"STOP, TERM...) as it resumes.\n"
+	"\n"
+	"cairn restart [OPTIONS] DIR, with the checkpoint directory of an MPI job,\n"
+	"continues the whole job (`cairn restart DIR --help` tells more).\n";
 
 static const char *image_path;
 
@@ -292,7 +296,7 @@ static int keep_launcher_fd(struct plan *P)
 	for (int pass = 0; pass < 2; pass++)
 		for (char **e = environ; e && *e; e++) {
 			int launcher = !strncmp(*e, "PMI", 3) || !strncmp(*e, "HYDRA", 5) ||
-				       !strncmp(*e, "MPI", 3);
+				       !strncmp(*e, "MPI", 3) || !strncmp(*e, "CAIRN_JOB", 9);
 			const char *s = *e;
 			if (launcher != (pass == 0))
 				continue;
@@ -353,7 +357,19 @@ int cmd_restart(int argc, char **argv)
 		fputs(help, stdout);
 		return 0;
 	}
+	/* a job's checkpoint directory: the whole job (job.c) */
+	struct stat dst;
+	if (argc > 1 && strcmp(argv[1], "--job-rank") != 0 && stat(argv[argc - 1], &dst) == 0 &&
+	    S_ISDIR(dst.st_mode))
+		return job_restart(argc, argv);
+	static char rank_image[PATH_MAX + 64];
 	int sig = 0, ai = 1;
+	if (argc == 3 && strcmp(argv[1], "--job-rank") == 0) {
+		if (job_rank_image(argv[2], rank_image, sizeof(rank_image)) < 0)
+			return 125;
+		argv[2] = rank_image;
+		ai = 2;
+	}
 	for (; ai < argc && argv[ai][0] == '-' && argv[ai][1]; ai++) {
 		if (strcmp(argv[ai], "--") == 0) {
 			ai++;

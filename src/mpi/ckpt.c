@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -81,6 +82,9 @@ void mpi_ckpt_park(void)
 static int (*rt_register_lower)(const struct cairn_lower_half *);
 static char *const *(*rt_restart_environ)(void);
 static int (*rt_checkpoint)(int, const char *);
+static int (*rt_job_ranks)(void);
+static int (*rt_job_allgather)(const void *, size_t, void *, size_t);
+static const char *(*rt_job_abort_reason)(void);
 
 static int is_lower_fd(int fd)
 {
@@ -166,6 +170,46 @@ static int restorable(char *msg, size_t len)
 	return 1;
 }
 
+/* In a job checkpoint, every rank says whether it can be checkpointed:
+ * 1 when all can; 0 with msg saying which cannot and why. */
+struct vote {
+	int32_t ok;
+	char msg[508];
+};
+
+static int job_vote(int ok, char *msg, size_t len)
+{
+	int n = rt_job_ranks ? rt_job_ranks() : -1;
+
+	if (n < 0)
+		return ok; /* one process's checkpoint: nobody to agree with */
+	struct vote mine, *all = calloc((size_t)n + 1, sizeof(*all));
+	memset(&mine, 0, sizeof(mine));
+	mine.ok = ok;
+	if (!ok) {
+		size_t l = strnlen(msg, sizeof(mine.msg) - 1);
+		memcpy(mine.msg, msg, l);
+	}
+	int got = all ? rt_job_allgather(&mine, sizeof(mine), all, ((size_t)n + 1) * sizeof(*all)) : -1;
+	if (got < 0) {
+		if (errno == ECANCELED)
+			snprintf(msg, len, "the job's checkpoint was abandoned: %s", rt_job_abort_reason());
+		else
+			snprintf(msg, len, "the job's coordinator did not answer (%s)", strerror(errno));
+		free(all);
+		return 0;
+	}
+	for (int r = 0; r < got; r++)
+		if (!all[r].ok) {
+			all[r].msg[sizeof(all[r].msg) - 1] = 0;
+			snprintf(msg, len, "rank %d: %s", r, all[r].msg);
+			free(all);
+			return 0;
+		}
+	free(all);
+	return ok;
+}
+
 /* 5 above, after a restart: a new lower half, MPI initialised in it. */
 static int reload(char *msg, size_t len)
 {
@@ -200,7 +244,7 @@ static int reload(char *msg, size_t len)
 
 static int on_checkpoint(void *arg)
 {
-	char msg[512];
+	char msg[1024];
 	(void)arg;
 
 	if (!mpi_fn)
@@ -208,7 +252,8 @@ static int on_checkpoint(void *arg)
 	if (!mpi_lower.inline_split)
 		return rt_checkpoint(CAIRN_TEMP_FAILURE,
 				     "the MPI lower half 'dlmopen' (a test provider) cannot be checkpointed");
-	if (quiesce(msg, sizeof(msg)) < 0 || !restorable(msg, sizeof(msg))) {
+	int ok = quiesce(msg, sizeof(msg)) == 0 && restorable(msg, sizeof(msg));
+	if (!job_vote(ok, msg, sizeof(msg))) {
 		open_gate();
 		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
 		return 0;
@@ -233,6 +278,12 @@ void mpi_ckpt_attach(void)
 									    "cairn_lower_half_register");
 	rt_restart_environ = (char *const *(*)(void))dlsym(RTLD_DEFAULT, "cairn_restart_environ");
 	rt_checkpoint = (int (*)(int, const char *))dlsym(RTLD_DEFAULT, "cairn_checkpoint");
+	rt_job_ranks = (int (*)(void))dlsym(RTLD_DEFAULT, "cairn_job_ranks");
+	rt_job_allgather = (int (*)(const void *, size_t, void *, size_t))dlsym(RTLD_DEFAULT,
+										  "cairn_job_allgather");
+	rt_job_abort_reason = (const char *(*)(void))dlsym(RTLD_DEFAULT, "cairn_job_abort_reason");
+	if (!rt_job_allgather || !rt_job_abort_reason)
+		rt_job_ranks = NULL;
 	reg_cb = (int (*)(cairn_callback_t, void *, int))dlsym(RTLD_DEFAULT, "cairn_register_callback");
 	if (!rt_register_lower || !rt_checkpoint || !reg_cb)
 		return; /* no runtime: nothing is checkpointed */

@@ -15,6 +15,8 @@
 #define CTL_VERSION 2
 #define CTL_KILL 1u /* end the process once the image is durable */
 #define CTL_FD 2u   /* the image goes to the descriptor sent with the request */
+/* runtime-internal: a job checkpoint (runtime/job.c), never on the wire */
+#define CTL_JOB 4u
 
 struct ctl_request {
 	uint64_t magic;
@@ -37,6 +39,10 @@ enum {
 	REFUSAL_OMIT, /* the program left itself out (BLCR's omit) */
 };
 
+/* ctl_reply.kind */
+#define CTL_REPLY_PROCESS 0
+#define CTL_REPLY_JOB 1 /* from a job's coordinator; msg sums it up (src/cli/job.c) */
+
 struct ctl_reply {
 	uint64_t magic;
 	int32_t status;   /* 0, or an errno value */
@@ -45,7 +51,7 @@ struct ctl_reply {
 	uint64_t total_ns;
 	uint64_t pause_ns;
 	int32_t code; /* the refusing callback's own code (1..65535), or 0 */
-	uint32_t pad1;
+	uint32_t kind; /* CTL_REPLY_* */
 	char msg[2048]; /* what went wrong, for a human */
 };
 

@@ -267,7 +267,7 @@ void dump_checkpoint(const struct ckpt_request *req, struct ckpt_result *res)
 	static char dir[4096], tmpname[4200];
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC), tstop, tend;
 	static int fd, stopped;
-	int skip[4];
+	int skip[5];
 
 	memset(res, 0, sizeof(*res));
 	memset(&w, 0, sizeof(w));
@@ -329,7 +329,8 @@ void dump_checkpoint(const struct ckpt_request *req, struct ckpt_result *res)
 	skip[1] = rt.listen_fd;
 	skip[2] = rt.client_fd;
 	skip[3] = rt.event_fd;
-	if (files_write(&w, &st, skip, 4, res->msg, sizeof(res->msg)) < 0) {
+	skip[4] = rt_job_fd;
+	if (files_write(&w, &st, skip, 5, res->msg, sizeof(res->msg)) < 0) {
 		res->status = ENOTSUP;
 		goto fail;
 	}

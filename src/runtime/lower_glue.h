@@ -14,6 +14,7 @@
 #ifndef CAIRN_RUNTIME_LOWER_GLUE_H
 #define CAIRN_RUNTIME_LOWER_GLUE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define CAIRN_LOWER_HALF_VERSION 1
@@ -36,5 +37,16 @@ int cairn_lower_half_register(const struct cairn_lower_half *lh);
  * PMI_FD naming where that descriptor is now), NULL-terminated; NULL in a
  * process that was never restarted. */
 char *const *cairn_restart_environ(void);
+
+/* In a thread-context callback of a job checkpoint (runtime/job.c): how
+ * many ranks the job has (-1: this is not a job checkpoint), and an
+ * exchange with every rank: each gives len bytes, and all (all_len bytes)
+ * receives every rank's, in rank order. Returns the number of ranks, or
+ * -1 with errno: EINVAL (not a job checkpoint), ECANCELED (the coordinator
+ * abandoned the checkpoint; cairn_job_abort_reason() says why), EPIPE
+ * (the coordinator is gone), EMSGSIZE. */
+int cairn_job_ranks(void);
+int cairn_job_allgather(const void *mine, size_t len, void *all, size_t all_len);
+const char *cairn_job_abort_reason(void);
 
 #endif

@@ -202,6 +202,10 @@ static void after_fork_child(void)
 	rt.pid = getpid();
 	rt_tid = sys_gettid();
 	rt.manager_tid = 0;
+	if (rt_job_fd >= 0) {
+		close(rt_job_fd); /* the parent's membership of the job */
+		rt_job_fd = -1;
+	}
 	start_manager();
 }
 
@@ -240,6 +244,7 @@ __attribute__((constructor)) static void cairn_init(void)
 	note_limits();
 	threads_install_handler();
 	pthread_atfork(NULL, NULL, after_fork_child);
+	job_init();
 	start_manager();
 	rt.ready = 1;
 }
@@ -381,12 +386,17 @@ static void *manager_main(void *arg)
 	rt_tid = rt.manager_tid;
 	pthread_setname_np(pthread_self(), "cairn-manager");
 	for (;;) {
-		struct pollfd p[2] = {{.fd = rt.listen_fd, .events = POLLIN},
-				      {.fd = rt.event_fd, .events = POLLIN}};
-		if (poll(p, 2, -1) < 0)
+		struct pollfd p[3] = {{.fd = rt.listen_fd, .events = POLLIN},
+				      {.fd = rt.event_fd, .events = POLLIN},
+				      {.fd = rt_job_fd, .events = POLLIN}};
+		if (poll(p, 3, -1) < 0)
 			continue;
-		if (p[1].revents & POLLIN)
+		if (p[1].revents & POLLIN) {
 			callbacks_serve_self();
+			job_serve_trigger();
+		}
+		if (rt_job_fd >= 0 && p[2].fd == rt_job_fd && (p[2].revents & (POLLIN | POLLHUP | POLLERR)))
+			job_serve();
 		if (!(p[0].revents & POLLIN))
 			continue;
 		int fd = accept4(rt.listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -447,6 +457,7 @@ void restored_finish(void)
 	rt.event_fd = -1;
 	if (callbacks_make_event() < 0 || control_listen() < 0)
 		rt_log("cannot create the control socket after restart: %s", strerror(errno));
+	job_restored();
 	/* asked for by the restarter (cr_restart --signal): delivered when the
 	 * program's threads run again, before their callbacks' restart work */
 	if (sig_after > 0 && sig_after < CKPT_SIGNAL)

@@ -120,6 +120,14 @@ void threads_go(void);
 void threads_fix_owned(pid_t old, pid_t now);
 int threads_count_tasks(void);
 
+/* job.c: this process as a rank of a job (common/jobproto.h) */
+extern int rt_job_fd;     /* the connection to the job's coordinator, or -1 */
+extern int rt_job_signal; /* the job's checkpoint signal, kept from the program, or 0 */
+void job_init(void);
+void job_serve(void);
+void job_serve_trigger(void);
+void job_restored(void);
+
 /* runtime.c */
 int control_listen(void);
 void restored_finish(void);

@@ -70,14 +70,22 @@ static void trampoline(int sig, siginfo_t *si, void *uc)
 		((void (*)(int))h.fn)(sig);
 }
 
+/* Masks never hold the checkpoint signal, nor the job's (job.c). */
 static const sigset_t *without_ckpt(const sigset_t *in, sigset_t *copy)
 {
-	if (!in || !sigismember(in, CKPT_SIGNAL))
+	int job = rt_job_signal > 0 && in && sigismember(in, rt_job_signal);
+
+	if (!in || (!sigismember(in, CKPT_SIGNAL) && !job))
 		return in;
 	*copy = *in;
 	sigdelset(copy, CKPT_SIGNAL);
+	if (job)
+		sigdelset(copy, rt_job_signal);
 	return copy;
 }
+
+/* What the program set for the job's signal, which it never receives. */
+static struct sigaction job_virtual;
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
@@ -90,6 +98,14 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 	}
 	if (sig < 1 || sig > 64)
 		return ((__typeof__(real_sigaction))RESOLVE(sigaction))(sig, act, old);
+	if (sig == rt_job_signal) {
+		struct sigaction prev_virtual = job_virtual;
+		if (act)
+			job_virtual = *act;
+		if (old)
+			*old = prev_virtual;
+		return 0;
+	}
 	before = app[sig];
 	if (act) {
 		mine = *act;

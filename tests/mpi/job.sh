@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Whole-job checkpoints through the command line (src/cli/job.c, the
+# runtime's side in src/runtime/job.c): `cairn mpirun --dir DIR` runs an
+# unmodified MPICH program (tests/mpi/rank_ckpt.c) with a coordinator;
+# `cairn checkpoint DIR` (or the launcher's PID, or the job's signal sent to
+# cairn mpirun, or --interval) checkpoints every rank into DIR/ckpt.N with
+# a manifest written last; --kill ends the job; `cairn restart DIR`, from
+# another directory, verifies every image and continues the job under a
+# new mpiexec to the native answer; the restarted job is checkpointed and
+# restarted again. Faults: a corrupt rank image and a wrong rank count are
+# refused before anything is launched, naming the rank; a rank killed
+# during a checkpoint abandons it and the previous one still restarts; a
+# rank that cannot be checkpointed makes every rank refuse, and the job
+# goes on.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+CAIRN=$top/build/bin/cairn
+P=$top/build/tests/mpi/rank_ckpt
+STEPS=${STEPS:-40000}
+CHECK_CLEANUP='kill -9 $(jobs -p) 2>/dev/null; wait 2>/dev/null'
+. "$top/tests/lib/check.bash"
+check_begin mpi/job
+[ -x "$P" ] || { fail "build/tests/mpi/rank_ckpt missing: run make"; exit 1; }
+
+# wait_ready DIR N: every rank wrote DIR/ready.R (its PID); 0 if so
+wait_ready() {
+	local i r
+	for ((i = 0; i < 600; i++)); do
+		for ((r = 0; r < $2; r++)); do [ -s "$1/ready.$r" ] || break; done
+		[ $r -eq $2 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_joined DIR: the job's coordinator has written DIR/job; its pid
+coordinator() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ -s "$1/job" ] && grep -q '^launcher [1-9]' "$1/job" && break
+		sleep 0.05
+	done
+	sed -n 's/^pid //p' "$1/job" 2>/dev/null
+}
+
+# answered STATUS OUT WHAT: the job ended well with the native answer
+answered() {
+	if [ "$1" -eq 0 ] && grep -qx "answer $want" "$2" && grep -qx ok "$2"; then
+		pass "$3: the native answer $want"
+	else
+		fail "$3 (status $1): $(head -8 "$2")"
+	fi
+}
+
+# ckpts DIR: the complete checkpoints in DIR
+ckpts() {
+	(cd "$1" && ls -d ckpt.* 2>/dev/null | grep -v partial | tr '\n' ' ')
+}
+
+for n in 2 4; do
+	D=$T/n$n
+	mkdir -p "$D/native" "$D/a" "$D/b"
+	timeout 120 mpiexec.mpich -n $n "$P" "$D/native" "$STEPS" objects >"$D/native.out" 2>&1
+	want=$(sed -n 's/^answer //p' "$D/native.out")
+	if [ -z "$want" ] || ! grep -qx ok "$D/native.out"; then
+		fail "n=$n: the native run failed: $(head -5 "$D/native.out")"
+		continue
+	fi
+
+	# checkpoint the job while it computes: by its directory, then by the
+	# launcher's PID; it goes on to the native answer
+	timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n $n "$P" "$D/a" "$STEPS" objects \
+		>"$D/a/run.out" 2>&1 &
+	job=$!
+	if ! wait_ready "$D/a" $n; then
+		fail "n=$n: the ranks never reached their quiet phase: $(head -5 "$D/a/run.out")"
+		kill -9 $job 2>/dev/null
+		continue
+	fi
+	coordinator "$D/ck" >/dev/null
+	launcher=$(sed -n 's/^launcher //p' "$D/ck/job")
+	"$CAIRN" checkpoint "$D/ck" >"$D/ck1.out" 2>&1
+	c1=$?
+	"$CAIRN" checkpoint "$launcher" >"$D/ck2.out" 2>&1
+	c2=$?
+	wait $job
+	rc=$?
+	if [ $c1 -eq 0 ] && [ $c2 -eq 0 ] && grep -q "^checkpoint 1 of the job: $n ranks" "$D/ck1.out" &&
+		grep -q "^checkpoint 2 of the job: $n ranks.*longest pause" "$D/ck2.out" &&
+		[ -s "$D/ck/ckpt.2/MANIFEST" ] && [ "$(readlink "$D/ck/latest")" = ckpt.2 ] &&
+		[ "$(ls "$D/ck/ckpt.2" | grep -c '^rank\.')" -eq $n ] &&
+		[ "$(stat -c %a "$D/ck/ckpt.2/rank.0")" = 600 ] && [ "$(stat -c %a "$D/ck")" = 700 ]; then
+		answered $rc "$D/a/run.out" "n=$n: cairn checkpoint DIR, then the launcher's PID: $(cut -c1-90 "$D/ck2.out"); the job went on"
+	else
+		fail "n=$n: job checkpoints: $c1/$c2/$rc: $(cat "$D/ck1.out" "$D/ck2.out" | head -4); $(ls "$D/ck")"
+	fi
+
+	# --kill, then restart DIR from another directory; the restarted job is
+	# checkpointed by the job's signal to its coordinator, killed, and
+	# restarted again
+	rm -rf "$D/ck"
+	timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n $n "$P" "$D/b" "$STEPS" objects \
+		>"$D/b/run.out" 2>&1 &
+	job=$!
+	wait_ready "$D/b" $n
+	coordinator "$D/ck" >/dev/null
+	"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill.out" 2>&1
+	ck=$?
+	wait $job
+	rc=$?
+	if [ $ck -ne 0 ] || [ $rc -ne 0 ] || grep -q '^answer' "$D/b/run.out"; then
+		fail "n=$n: checkpoint --kill: $ck, job $rc: $(cat "$D/kill.out" "$D/b/run.out" | head -5)"
+		continue
+	fi
+	pass "n=$n: checkpoint --kill: $(cut -c1-60 "$D/kill.out"); the job ended at once (status 0)"
+	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r1.out" 2>&1) &
+	job=$!
+	pid=$(coordinator "$D/ck")
+	sleep 1
+	[ -n "$pid" ] && kill -USR2 "$pid"
+	for ((i = 0; i < 200; i++)); do [ -e "$D/ck/ckpt.2/MANIFEST" ] && break; sleep 0.05; done
+	"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill2.out" 2>&1
+	ck=$?
+	wait $job
+	rc=$?
+	if [ $ck -eq 0 ] && [ $rc -eq 0 ] && grep -q "checkpoint 2 of the job" "$D/r1.out" &&
+		grep -q "^checkpoint 3 of the job" "$D/kill2.out"; then
+		pass "n=$n: the restarted job (from /) checkpointed by SIGUSR2 to its coordinator, then --kill"
+	else
+		fail "n=$n: restarted job: signal/kill $ck, job $rc: $(cat "$D/r1.out" "$D/kill2.out" | head -6)"
+	fi
+	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r2.out" 2>&1)
+	answered $? "$D/r2.out" "n=$n: restarted again from the restarted job's checkpoint 3"
+	"$CAIRN" restart --checkpoint 1 "$D/ck" >"$D/r3.out" 2>&1
+	rc=$?
+	if [ $rc -eq 125 ] && grep -q 'has no checkpoint 1' "$D/r3.out" &&
+		[ "$(ckpts "$D/ck")" = "ckpt.2 ckpt.3 " ]; then
+		pass "n=$n: the newest 2 checkpoints kept (--keep default): $(ckpts "$D/ck")"
+	else
+		fail "n=$n: kept: $(ckpts "$D/ck"); restart of a removed one: $rc $(head -2 "$D/r3.out")"
+	fi
+done
+
+# --- faults (2 ranks) ---
+n=2
+D=$T/faults
+mkdir -p "$D/native" "$D/a" "$D/b" "$D/c"
+timeout 120 mpiexec.mpich -n $n "$P" "$D/native" "$STEPS" objects >"$D/native.out" 2>&1
+want=$(sed -n 's/^answer //p' "$D/native.out")
+timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 -n $n "$P" "$D/a" "$STEPS" objects \
+	>"$D/a/run.out" 2>&1 &
+job=$!
+wait_ready "$D/a" $n
+coordinator "$D/ck" >/dev/null
+sleep 2.5
+"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill.out" 2>&1
+wait $job
+rc=$?
+last=$(readlink "$D/ck/latest")
+if [ $rc -eq 0 ] && [ "${last#ckpt.}" -ge 3 ] && grep -q "cairn: checkpoint 1 of the job" "$D/a/run.out"; then
+	pass "--interval 1: periodic checkpoints ($(grep -c '^cairn: checkpoint' "$D/a/run.out") before the --kill one, $last)"
+else
+	fail "--interval 1: status $rc, latest $last: $(head -5 "$D/a/run.out")"
+fi
+
+# a corrupt image: refused before anything is launched, naming the rank
+cp -a "$D/ck" "$D/bad"
+img=$D/bad/$last/rank.1
+printf 'X' | dd of="$img" bs=1 seek=$(($(stat -c %s "$img") / 2)) conv=notrunc 2>/dev/null
+start=$(date +%s%N)
+"$CAIRN" restart "$D/bad" >"$D/bad.out" 2>&1
+rc=$?
+if [ $rc -eq 125 ] && grep -q 'rank 1:' "$D/bad.out" && ! grep -q '^answer' "$D/bad.out" &&
+	! grep -q 'restarting checkpoint' "$D/bad.out"; then
+	pass "a corrupt rank image is refused before launching: $(head -1 "$D/bad.out" | cut -c1-140)"
+else
+	fail "corrupt image: status $rc: $(head -4 "$D/bad.out")"
+fi
+# an image replaced by another rank's: the manifest's identity differs
+cp -a "$D/ck" "$D/swap"
+cp "$D/swap/$last/rank.0" "$D/swap/$last/rank.1"
+"$CAIRN" restart "$D/swap" >"$D/swap.out" 2>&1
+rc=$?
+if [ $rc -eq 125 ] && grep -q 'rank 1: .*not the image the checkpoint recorded' "$D/swap.out"; then
+	pass "a rank image swapped for another is refused, naming rank 1"
+else
+	fail "swapped image: status $rc: $(head -4 "$D/swap.out")"
+fi
+# a manifest cut short
+cp -a "$D/ck" "$D/cut"
+head -c 60 "$D/ck/$last/MANIFEST" >"$D/cut/$last/MANIFEST"
+"$CAIRN" restart "$D/cut" >"$D/cut.out" 2>&1
+rc=$?
+if [ $rc -eq 125 ] && grep -q 'incomplete or damaged' "$D/cut.out"; then
+	pass "a manifest cut short is refused: $(head -1 "$D/cut.out" | cut -c1-120)"
+else
+	fail "cut manifest: status $rc: $(head -4 "$D/cut.out")"
+fi
+# the wrong number of ranks
+"$CAIRN" restart -n 3 "$D/ck" >"$D/n3.out" 2>&1
+rc=$?
+if [ $rc -eq 125 ] && grep -q 'has 2 ranks; the launcher options ask for 3' "$D/n3.out"; then
+	pass "restart with the wrong number of ranks is refused: $(head -1 "$D/n3.out")"
+else
+	fail "wrong rank count: status $rc: $(head -4 "$D/n3.out")"
+fi
+# a rank started by hand under a launcher of the wrong size
+CAIRN_TEST_DIR=$D timeout 60 mpiexec.mpich -n 3 "$CAIRN" restart --job-rank "$D/ck/$last" \
+	>"$D/hand.out" 2>&1
+if grep -q 'the launcher started 3 ranks; the checkpoint has 2' "$D/hand.out"; then
+	pass "a rank restarted under a launcher of 3 ranks refuses"
+else
+	fail "by hand, 3 ranks: $(head -4 "$D/hand.out")"
+fi
+
+# a rank killed during a checkpoint: abandoned; the previous one restarts
+timeout 150 "$CAIRN" mpirun --dir "$D/k" -n $n "$P" "$D/b" "$STEPS" objects >"$D/b/run.out" 2>&1 &
+job=$!
+wait_ready "$D/b" $n
+coordinator "$D/k" >/dev/null
+"$CAIRN" checkpoint "$D/k" >"$D/k1.out" 2>&1
+kill -STOP "$(cat "$D/b/ready.1")"
+"$CAIRN" checkpoint "$D/k" >"$D/k2.out" 2>&1 &
+ckjob=$!
+sleep 0.5
+kill -9 "$(cat "$D/b/ready.1")"
+wait $ckjob
+ck=$?
+wait $job
+if [ $ck -ne 0 ] && grep -q 'abandoned: .*rank 1' "$D/k2.out" && [ "$(readlink "$D/k/latest")" = ckpt.1 ] &&
+	[ -z "$(ls -d "$D"/k/*.partial 2>/dev/null)" ]; then
+	pass "a rank killed during checkpoint 2: $(head -1 "$D/k2.out" | cut -c1-110)"
+	(cd / && timeout 150 "$CAIRN" restart "$D/k" >"$D/k.out" 2>&1)
+	answered $? "$D/k.out" "the previous checkpoint restarts"
+else
+	fail "rank killed during a checkpoint: $ck: $(cat "$D/k1.out" "$D/k2.out" | head -4); $(ls "$D/k")"
+fi
+
+# a rank that cannot be checkpointed (a user op): every rank refuses, the
+# message names the rank and the object, no checkpoint is left, the job
+# goes on
+timeout 150 "$CAIRN" mpirun --dir "$D/h" -n $n "$P" "$D/c" "$STEPS" hold-op >"$D/c/run.out" 2>&1 &
+job=$!
+wait_ready "$D/c" $n
+coordinator "$D/h" >/dev/null
+"$CAIRN" checkpoint "$D/h" >"$D/h.out" 2>&1
+ck=$?
+wait $job
+rc=$?
+if [ $ck -ne 0 ] && grep -q 'abandoned: rank [01]: .*MPI reduction operation' "$D/h.out" &&
+	[ -z "$(ls "$D/h" 2>/dev/null | grep ckpt)" ] && [ $rc -eq 0 ] && grep -qx ok "$D/c/run.out"; then
+	pass "a rank holding a user op: $(head -1 "$D/h.out" | cut -c1-130); the job finished"
+else
+	fail "hold-op job: checkpoint $ck, job $rc: $(cat "$D/h.out" "$D/c/run.out" | head -5); $(ls "$D/h")"
+fi
+
+# not a running job
+"$CAIRN" checkpoint "$D/ck" >"$D/none.out" 2>&1
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'not the directory of a running job' "$D/none.out"; then
+	pass "cairn checkpoint DIR of an ended job: $(head -1 "$D/none.out")"
+else
+	fail "checkpoint of an ended job: $rc $(head -2 "$D/none.out")"
+fi
+check_end
