@@ -84,6 +84,7 @@ class Function:
         self.why = ''
         self.waits = None  # None, 'loop' or the name of the non-blocking twin
         self.rebuild = False  # logged, replayed in a new lower half
+        self.p2p = []  # what the call means for the message counts (flight.c)
 
     @property
     def short(self):
@@ -114,6 +115,18 @@ def parse_api(path):
             raise SystemExit('%s:%d: cannot parse: %s' % (path, ln, line.rstrip()))
         cur.params.append(Param(m.group(1), m.group(2), m.group(3), m.group(4)))
     return funcs
+
+
+# `p2p` words (src/mpi/flight.c): send (to dest, counted before the call),
+# recv (from the status, after), irecv/precv/psend (the request made is a
+# receive, a persistent receive, a persistent send to dest), start/startall,
+# and complete-one/all/any/some (requests that completed: receives count).
+P2P_WORDS = ('send', 'recv', 'irecv', 'precv', 'psend', 'start', 'startall',
+             'complete-one', 'complete-all', 'complete-any', 'complete-some')
+
+# Collectives: each one started counts on its communicator (flight.c).
+COLL_RE = re.compile(r'^MPI_I?(Barrier|Bcast|Gatherv?|Scatterv?|Allgatherv?|Alltoall[vw]?|Reduce|'
+                     r'Allreduce|Reduce_scatter(_block)?|Scan|Exscan|Neighbor_\w+?)(_init)?(_c)?$')
 
 
 def apply_overrides(path, funcs, check):
@@ -153,6 +166,18 @@ def apply_overrides(path, funcs, check):
                     f.rebuild = True
                 else:
                     f.waits = m.group(3) or 'MPI_I' + f.short[0].lower() + f.short[1:]
+            if not hit:
+                unused.append('%s:%d: %s matches no function' % (path, ln, line))
+            continue
+        m = re.match(r'^([\w*?\[\]]+):\s*p2p\s+([\w -]+)$', line)
+        if m:
+            words = m.group(2).split()
+            bad = [x for x in words if x not in P2P_WORDS]
+            if bad:
+                raise SystemExit('%s:%d: unknown p2p word %s' % (path, ln, bad[0]))
+            hit = [f for f in funcs if fnmatch.fnmatchcase(f.name, m.group(1))]
+            for f in hit:
+                f.p2p = words
             if not hit:
                 unused.append('%s:%d: %s matches no function' % (path, ln, line))
             continue
@@ -413,6 +438,28 @@ def gen_wrapper(f):
         for p, how in rebuild_plan(f):
             if how == 'handle_inout':
                 w('\tint li_%s = (int)*%s;' % (p.name, p.name))
+    # the message counts (flight.c)
+    pw = f.p2p
+    st1 = next((p.name for p in f.params if p.role == 'out status' and not p.array), None)
+    stn = next((p.name for p in f.params if p.role.startswith('out statuses(')), None)
+    subst = {}
+    flag = ' && *flag' if any(p.name == 'flag' for p in f.params) else ''
+    if COLL_RE.match(f.name) and any(p.name == 'comm' for p in f.params):
+        w('\tflight_coll(comm);')
+    if 'send' in pw:
+        w('\tflight_sent(comm, dest, 1);')
+    if st1 and any(x in pw for x in ('recv', 'complete-one', 'complete-any')):
+        w('\tMPI_Status fl_st, *fl_status = %s == MPI_STATUS_IGNORE ? &fl_st : %s;' % (st1, st1))
+        subst[st1] = 'fl_status'
+    if stn and any(x in pw for x in ('complete-all', 'complete-some')):
+        n = 'incount' if 'complete-some' in pw else 'count'
+        w('\tMPI_Status fl_stk[MPI_STACK_ARRAY];')
+        w('\tMPI_Status *fl_statuses = flight_statuses(%s, %s, fl_stk, MPI_STACK_ARRAY);' % (stn, n))
+        subst[stn] = 'fl_statuses'
+    if 'start' in pw:
+        w('\tflight_start(*request);')
+    if 'startall' in pw:
+        w('\tfor (int fl_i = 0; fl_i < count; fl_i++)\n\t\tflight_start(array_of_requests[fl_i]);')
     if f.waits == 'loop':
         w('retry:;')  # after an interruption: translate again (a restart changes handles)
     for p in f.params:
@@ -422,7 +469,7 @@ def gen_wrapper(f):
             args.append('d_' + p.name)
             continue
         if not k:
-            args.append(p.name)
+            args.append(subst.get(p.name, p.name))
             continue
         ct = HANDLE_CTYPES[p.kind]
         if p.kind in POINTER_KINDS:
@@ -509,12 +556,45 @@ def gen_wrapper(f):
         w('\t}')
     elif f.waits == 'pair':
         w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0))')
-        w('\t\trc = mpi_wait_resume_pair(&w_pair, %s);' % status_arg(f))
+        w('\t\trc = mpi_wait_resume_pair(&w_pair, %s);' % subst.get(status_arg(f), status_arg(f)))
     elif f.waits:
         # posted, not complete: wait on it as the application's own request
         w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0))')
-        w('\t\trc = mpi_wait_resume(w_req, %s);' % status_arg(f))
+        w('\t\trc = mpi_wait_resume(w_req, %s);' % subst.get(status_arg(f), status_arg(f)))
+    # counts, before the requests are released
+    if 'send' in pw:
+        w('\tif (rc != MPI_SUCCESS)\n\t\tflight_sent(comm, dest, -1);')
+    if 'recv' in pw:
+        w('\tif (rc == MPI_SUCCESS%s)\n\t\tflight_recvd(comm, fl_status);' % flag)
+    if 'complete-one' in pw:
+        req = 'request' if f.name == 'MPI_Request_get_status' else '*request'
+        w('\tif (rc == MPI_SUCCESS%s)\n\t\tflight_done(%s, fl_status);' % (flag, req))
+    if 'complete-any' in pw:
+        w('\tif (rc == MPI_SUCCESS%s && *indx != MPI_UNDEFINED)\n'
+          '\t\tflight_done(array_of_requests[*indx], fl_status);' % flag)
+    if 'complete-all' in pw:
+        w('\tif ((rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS)%s)\n'
+          '\t\tfor (int fl_i = 0; fl_i < count; fl_i++)\n'
+          '\t\t\tif (rc == MPI_SUCCESS || fl_statuses[fl_i].MPI_ERROR == MPI_SUCCESS)\n'
+          '\t\t\t\tflight_done(array_of_requests[fl_i], &fl_statuses[fl_i]);' % flag)
+    if 'complete-some' in pw:
+        w('\tif ((rc == MPI_SUCCESS || rc == MPI_ERR_IN_STATUS) && *outcount != MPI_UNDEFINED)\n'
+          '\t\tfor (int fl_i = 0; fl_i < *outcount; fl_i++)\n'
+          '\t\t\tif (rc == MPI_SUCCESS || fl_statuses[fl_i].MPI_ERROR == MPI_SUCCESS)\n'
+          '\t\t\t\tflight_done(array_of_requests[array_of_indices[fl_i]], &fl_statuses[fl_i]);')
     out.extend(post)
+    # a communicator made: its id for the job (not MPI_Comm_idup's, whose
+    # communicator exists only once the request completes)
+    for p in f.params:
+        if p.kind == 'comm' and p.dir == 'out' and not p.array and 'idup' not in f.name:
+            w('\tif (rc == MPI_SUCCESS && %s)\n\t\tflight_new_comm(*%s);' % (p.name, p.name))
+    for word, kind, peer in (('irecv', 'FL_RECV', '0'), ('precv', 'FL_PRECV', '0'),
+                             ('psend', 'FL_PSEND', 'dest')):
+        if word in pw:
+            w('\tif (rc == MPI_SUCCESS && request)\n\t\tflight_mark(*request, %s, comm, %s);'
+              % (kind, peer))
+    if stn in subst:
+        w('\tflight_statuses_done(fl_statuses, %s, fl_stk);' % stn)
     if f.rebuild:
         out.extend(gen_log(f))
     for p in arrays:
@@ -572,7 +652,7 @@ def gen(funcs, cfg, consts, outdir):
     h.append('\n#endif')
     write(os.path.join(outdir, 'mpi_gen.h'), '\n'.join(h) + '\n')
 
-    c = [banner, '#include "mpi/upper.h"', '#include "mpi/log.h"\n']
+    c = [banner, '#include "mpi/upper.h"', '#include "mpi/log.h"', '#include "mpi/flight.h"\n']
     for f in ex:
         c += gen_wrapper(f)
         c.append('extern __typeof__(%s) %s __attribute__((weak, alias("%s"), visibility("default")));\n'

@@ -56,6 +56,10 @@
 #include "runtime/control.h"
 
 #define MAX_RANKS 4096
+/* a checkpoint refused for a passing reason is tried again every
+ * RETRY_NS, RETRY_MAX times (10 s) */
+#define RETRY_NS 200000000ull
+#define RETRY_MAX 50
 
 struct conn {
 	int fd;
@@ -89,6 +93,11 @@ static struct {
 	int aborted;
 	char why[1000];
 	int wait_exit;	/* reply to client once the launcher has ended */
+	int tries;         /* rounds refused for a passing reason, in a row */
+	uint64_t retry_at; /* when to try again (0: not) */
+	unsigned retry_flags;
+	int queued;          /* a `cairn checkpoint` that came during a round, or -1 */
+	unsigned queued_flags;
 	struct ctl_reply pending;
 } J;
 
@@ -375,7 +384,7 @@ static void start_round(unsigned flags, int client)
 {
 	char err[1024], p[2200];
 
-	if (J.active) {
+	if (J.active || J.retry_at) {
 		fail_reply(client, EBUSY, "a checkpoint of this job is in progress");
 		return;
 	}
@@ -514,9 +523,23 @@ static void finish_round(void)
 		snprintf(v.msg, sizeof(v.msg), "%s", J.why);
 		to_all(JOB_ABORT, &v, sizeof(v));
 		rm_tree(part);
+		/* refused for a reason that passes (a rank inside MPI, a collective
+		 * in progress): again, a moment later, for up to RETRY_MAX rounds */
+		int passing = nlive() == J.size, any = 0;
+		for (int r = 0; r < MAX_RANKS; r++)
+			if (J.c[r] && J.c[r]->done && J.c[r]->d.status != 0) {
+				any = 1;
+				passing &= J.c[r]->d.retry != 0;
+			}
+		if (any && passing && ++J.tries < RETRY_MAX) {
+			J.retry_at = mono_ns() + RETRY_NS;
+			J.retry_flags = J.flags;
+			J.active = 0;
+			return;
+		}
 		rep.status = ECANCELED;
-		snprintf(rep.msg, sizeof(rep.msg), "checkpoint %u of the job abandoned: %.900s", J.number,
-			 J.why);
+		snprintf(rep.msg, sizeof(rep.msg), "checkpoint %u of the job abandoned%s: %.900s", J.number,
+			 J.tries ? " after trying for 10 s" : "", J.why);
 		if (J.client < 0)
 			say("%s", rep.msg);
 		reply_client(&rep);
@@ -640,8 +663,10 @@ static void rank_message(int r)
 	switch (h.type) {
 	case JOB_TRIGGER:
 		free(p);
-		if (!J.active)
+		if (!J.active && !J.retry_at) {
+			J.tries = 0;
 			start_round(0, -1);
+		}
 		return;
 	case JOB_GATHER:
 		if (!J.active || J.aborted) {
@@ -752,6 +777,13 @@ static void accept_client(void)
 		fail_reply(fd, EINVAL, "a job's checkpoint goes to its directory, not to a descriptor");
 		return;
 	}
+	if ((J.active || J.retry_at) && J.queued < 0) {
+		/* after the round in progress */
+		J.queued = fd;
+		J.queued_flags = req.flags & CTL_KILL ? JOB_F_KILL : 0;
+		return;
+	}
+	J.tries = 0;
 	start_round(req.flags & CTL_KILL ? JOB_F_KILL : 0, fd);
 }
 
@@ -865,6 +897,7 @@ int job_run(const struct job_spec *js)
 	memset(&J, 0, sizeof(J));
 	J.js = js;
 	J.client = -1;
+	J.queued = -1;
 	J.lock_fd = -1;
 	J.size = -1;
 	unsigned char rnd[JOB_TOKEN_LEN / 2];
@@ -952,16 +985,35 @@ int job_run(const struct job_spec *js)
 				idx[np++] = r;
 			}
 		int timeout = -1;
-		if (next_due) {
+		uint64_t due = next_due;
+		if (J.retry_at && (!due || J.retry_at < due))
+			due = J.retry_at;
+		if (due) {
 			uint64_t now = mono_ns();
-			timeout = now >= next_due ? 0 : (int)((next_due - now) / 1000000ull) + 1;
+			timeout = now >= due ? 0 : (int)((due - now) / 1000000ull) + 1;
 		}
+		if (J.queued >= 0 && !J.active && !J.retry_at && !J.wait_exit)
+			timeout = 0;
 		int n = poll(p, (nfds_t)np, timeout);
 		if (n < 0 && errno != EINTR)
 			break;
+		if (J.queued >= 0 && !J.active && !J.retry_at && !J.wait_exit) {
+			int q = J.queued;
+			J.queued = -1;
+			J.tries = 0;
+			start_round(J.queued_flags, q);
+		}
+		if (J.retry_at && mono_ns() >= J.retry_at && !J.active) {
+			int client = J.client;
+			J.retry_at = 0;
+			J.client = -1;
+			start_round(J.retry_flags, client);
+		}
 		if (next_due && mono_ns() >= next_due) {
-			if (!J.active)
+			if (!J.active && !J.retry_at) {
+				J.tries = 0;
 				start_round(0, -1);
+			}
 			next_due = mono_ns() + (uint64_t)js->interval * 1000000000ull;
 		}
 		if (n <= 0)
@@ -975,8 +1027,10 @@ int job_run(const struct job_spec *js)
 					continue;
 				int s = (int)si.ssi_signo;
 				if (s == js->signal) {
-					if (!J.active)
+					if (!J.active && !J.retry_at) {
+						J.tries = 0;
 						start_round(0, -1);
+					}
 				} else if (s != SIGCHLD) {
 					kill(J.launcher, s);
 				}
@@ -1001,6 +1055,14 @@ int job_run(const struct job_spec *js)
 		drop(r);
 	if (J.active)
 		finish_round();
+	if (J.queued >= 0)
+		fail_reply(J.queued, ECANCELED, "the job ended before it could be checkpointed");
+	if (J.retry_at && J.client >= 0) {
+		char m[1100];
+		snprintf(m, sizeof(m), "the job ended before it could be checkpointed: %.900s", J.why);
+		fail_reply(J.client, ECANCELED, m);
+		J.client = -1;
+	}
 	if (J.wait_exit) {
 		reply_client(&J.pending);
 		J.wait_exit = 0;

@@ -69,7 +69,7 @@ struct job_ckpt {
 
 struct job_done {
 	int32_t status; /* 0 or an errno value */
-	uint32_t pad;
+	uint32_t retry;  /* refused for now: worth asking again shortly */
 	uint64_t size, total_ns, pause_ns;
 	char msg[1024];
 };

@@ -38,6 +38,8 @@
 #include <unistd.h>
 
 #include "cairn.h"
+#include "mpi/cut.h"
+#include "mpi/flight.h"
 #include "mpi/log.h"
 #include "mpi/upper.h"
 #include "runtime/lower_glue.h"
@@ -85,6 +87,8 @@ static int (*rt_checkpoint)(int, const char *);
 static int (*rt_job_ranks)(void);
 static int (*rt_job_allgather)(const void *, size_t, void *, size_t);
 static const char *(*rt_job_abort_reason)(void);
+static void (*rt_job_retry)(void);
+static int (*rt_job_ending)(void);
 
 static int is_lower_fd(int fd)
 {
@@ -115,11 +119,16 @@ static uint64_t mono_ms(void)
 
 #define QUIESCE_MS 10000
 
+/* A refusal that may pass a moment later (a request still pending, a
+ * thread inside a call): the job's coordinator tries again. */
+static int transient;
+
 /* 1-3 above; 0, or -1 with a message. */
 static int quiesce(char *msg, size_t len)
 {
 	uint64_t t0 = mono_ms();
 
+	transient = 1;
 	__atomic_store_n(&mpi_gate, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&mpi_wait_stop, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&mpi_inside, __ATOMIC_SEQ_CST) > 0) {
@@ -148,6 +157,7 @@ static const char *const kind_names[MK_COUNT] = {
  * calls (communicators, groups, datatypes: log.c) are made again. */
 static int restorable(char *msg, size_t len)
 {
+	transient = 0;
 	if (!mpi_log_usable()) {
 		snprintf(msg, len, "the log of MPI objects ran out of memory");
 		return 0;
@@ -155,6 +165,7 @@ static int restorable(char *msg, size_t len)
 	for (int k = 0; k < MK_COUNT; k++) {
 		int one = 0, n = h_live_unrebuilt(k, &one);
 		if (n > 0) {
+			transient = k == MK_REQUEST || k == MK_MESSAGE;
 			snprintf(msg, len,
 				 "the rank holds %d MPI %s%s (%#x...) that cairn cannot rebuild "
 				 "after a restart yet",
@@ -174,7 +185,8 @@ static int restorable(char *msg, size_t len)
  * 1 when all can; 0 with msg saying which cannot and why. */
 struct vote {
 	int32_t ok;
-	char msg[508];
+	int32_t transient;
+	char msg[504];
 };
 
 static int job_vote(int ok, char *msg, size_t len)
@@ -186,6 +198,7 @@ static int job_vote(int ok, char *msg, size_t len)
 	struct vote mine, *all = calloc((size_t)n + 1, sizeof(*all));
 	memset(&mine, 0, sizeof(mine));
 	mine.ok = ok;
+	mine.transient = transient;
 	if (!ok) {
 		size_t l = strnlen(msg, sizeof(mine.msg) - 1);
 		memcpy(mine.msg, msg, l);
@@ -199,6 +212,9 @@ static int job_vote(int ok, char *msg, size_t len)
 		free(all);
 		return 0;
 	}
+	for (int r = 0; r < got; r++)
+		if (!all[r].ok && all[r].transient && rt_job_retry)
+			rt_job_retry();
 	for (int r = 0; r < got; r++)
 		if (!all[r].ok) {
 			all[r].msg[sizeof(all[r].msg) - 1] = 0;
@@ -239,8 +255,18 @@ static int reload(char *msg, size_t len)
 		snprintf(msg, len, "MPI_Init_thread in the new lower half failed (%d)", rc);
 		return -1;
 	}
-	return mpi_log_replay(msg, len);
+	if (mpi_log_replay(msg, len) < 0)
+		return -1;
+	if (mpi_buffer_reattach() != MPI_SUCCESS) {
+		snprintf(msg, len, "cannot attach the buffered sends' buffer again");
+		return -1;
+	}
+	flight_init(); /* cairn's own communicator, in the new lower half */
+	return 0;
 }
+
+/* This checkpoint is a job's (kept in the image: a restart needs it). */
+static int in_job;
 
 static int on_checkpoint(void *arg)
 {
@@ -252,15 +278,48 @@ static int on_checkpoint(void *arg)
 	if (!mpi_lower.inline_split)
 		return rt_checkpoint(CAIRN_TEMP_FAILURE,
 				     "the MPI lower half 'dlmopen' (a test provider) cannot be checkpointed");
+	transient = 0;
 	int ok = quiesce(msg, sizeof(msg)) == 0 && restorable(msg, sizeof(msg));
 	if (!job_vote(ok, msg, sizeof(msg))) {
 		open_gate();
 		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
 		return 0;
 	}
+	/* A job's checkpoint: the consistent cut (cut.c). A checkpoint of
+	 * this rank alone (cairn checkpoint PID) has nobody to agree with. */
+	in_job = rt_job_ranks && rt_job_ranks() >= 0;
+	/* this thread holds the gate: its own calls into the library (the
+	 * cut's) nest inside, past the gate */
+	mpi_depth++;
+	int cut = in_job ? cut_before(msg, sizeof(msg)) : 0;
+	if (cut < 0) {
+		char again[256];
+		if (cut == CUT_AGAIN && rt_job_retry)
+			rt_job_retry();
+		cut_after(again, sizeof(again));
+		mpi_depth--;
+		open_gate();
+		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
+		return 0;
+	}
+	mpi_depth--;
 	int r = rt_checkpoint(CAIRN_READY, NULL);
+	mpi_depth++;
+	if (r == 0 && in_job && rt_job_ending && rt_job_ending()) {
+		/* checkpoint --kill, complete: every rank ends here, MPI finalized
+		 * (a rank that left without would make the launcher kill the
+		 * others); the application's threads stay at the gate */
+		long t = cross_enter();
+		MPI_FN(MPI_Finalize)();
+		cross_leave(t);
+		mpi_depth--;
+		return 0;
+	}
 	if (r > 0 && reload(msg, sizeof(msg)) < 0)
 		mpi_die("after the restart: %s", msg);
+	if (in_job && cut_after(msg, sizeof(msg)) < 0)
+		mpi_die("after the checkpoint: %s", msg);
+	mpi_depth--;
 	open_gate();
 	return 0;
 }
@@ -282,6 +341,8 @@ void mpi_ckpt_attach(void)
 	rt_job_allgather = (int (*)(const void *, size_t, void *, size_t))dlsym(RTLD_DEFAULT,
 										  "cairn_job_allgather");
 	rt_job_abort_reason = (const char *(*)(void))dlsym(RTLD_DEFAULT, "cairn_job_abort_reason");
+	rt_job_retry = (void (*)(void))dlsym(RTLD_DEFAULT, "cairn_job_retry");
+	rt_job_ending = (int (*)(void))dlsym(RTLD_DEFAULT, "cairn_job_ending");
 	if (!rt_job_allgather || !rt_job_abort_reason)
 		rt_job_ranks = NULL;
 	reg_cb = (int (*)(cairn_callback_t, void *, int))dlsym(RTLD_DEFAULT, "cairn_register_callback");

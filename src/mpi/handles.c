@@ -30,6 +30,7 @@ struct hobj {
 	_Atomic int real; /* 0: free */
 	int next_free;
 	int rebuilt; /* made by a logged call (log.c): a restart makes it again */
+	struct mpi_req_flight fl; /* requests (flight.c) */
 	union {
 		struct mpi_comm_cache comm;
 		int type_size; /* -1: not asked yet */
@@ -56,8 +57,10 @@ static const unsigned mpich_type[MK_COUNT] = {
 	[MK_KEYVAL] = 9, [MK_WIN] = 8,
 };
 
-static struct mpi_comm_cache world_cache = { -1, -1, -1, -1, -1, 0 };
-static struct mpi_comm_cache self_cache = { -1, -1, -1, -1, -1, 0 };
+static struct mpi_comm_cache world_cache = { .rank = -1, .size = -1, .group_size = -1,
+					      .nin = -1, .nout = -1, .inter = 0 };
+static struct mpi_comm_cache self_cache = { .rank = -1, .size = -1, .group_size = -1,
+					     .nin = -1, .nout = -1, .inter = 0 };
 
 __attribute__((constructor)) static void handles_init(void)
 {
@@ -135,10 +138,11 @@ int h_out(enum mpi_kind k, int real)
 	struct hobj *e = &atomic_load_explicit(&t->blocks[idx >> BLOCK_SHIFT],
 					       memory_order_relaxed)[idx & (BLOCK_SIZE - 1)];
 	memset(&e->u, 0, sizeof(e->u));
+	memset(&e->fl, 0, sizeof(e->fl));
 	e->rebuilt = 0;
 	switch (k) {
 	case MK_COMM:
-		e->u.comm = (struct mpi_comm_cache){ -1, -1, -1, -1, -1, -1 };
+		e->u.comm = (struct mpi_comm_cache)MPI_COMM_CACHE_INIT;
 		break;
 	case MK_DATATYPE:
 		e->u.type_size = -1;
@@ -161,6 +165,8 @@ static void release(enum mpi_kind k, int v, struct hobj *e)
 	if (k == MK_REQUEST) {
 		free(e->u.keep[0]);
 		free(e->u.keep[1]);
+	} else if (k == MK_COMM) {
+		free(atomic_exchange(&e->u.comm.world, NULL));
 	} else if (k == MK_OP && e->u.slot >= 0) {
 		mpi_op_release(e->u.slot);
 	} else if (k == MK_ERRHANDLER && e->u.slot >= 0) {
@@ -266,6 +272,24 @@ struct mpi_comm_cache *h_comm_cache(int vcomm)
 		return &self_cache;
 	struct hobj *e = entry(MK_COMM, vcomm);
 	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->u.comm : NULL;
+}
+
+struct mpi_req_flight *h_req_flight(int vreq)
+{
+	struct hobj *e = entry(MK_REQUEST, vreq);
+	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->fl : NULL;
+}
+
+void h_comm_each(void (*fn)(int vcomm, struct mpi_comm_cache *c, void *arg), void *arg)
+{
+	struct htable *t = &tables[MK_COMM];
+	unsigned top = atomic_load_explicit(&t->top, memory_order_acquire);
+
+	for (unsigned i = 0; i < top; i++) {
+		struct hobj *b = atomic_load_explicit(&t->blocks[i >> BLOCK_SHIFT], memory_order_acquire);
+		if (b && atomic_load_explicit(&b[i & (BLOCK_SIZE - 1)].real, memory_order_acquire))
+			fn(virtual_of(MK_COMM, i), &b[i & (BLOCK_SIZE - 1)].u.comm, arg);
+	}
 }
 
 int *h_type_size_cache(int vtype)

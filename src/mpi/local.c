@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "mpi/flight.h"
 #include "mpi/upper.h"
 
 static int initialized, finalized;
@@ -205,8 +206,10 @@ int mpi_impl_Init(int *argc, char ***argv)
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Init)(argc, argv);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
+	if (rc == MPI_SUCCESS) {
+		flight_init();
 		__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
+	}
 	return rc;
 }
 
@@ -224,6 +227,7 @@ int mpi_impl_Init_thread(int *argc, char ***argv, int required, int *provided)
 			*provided = mpi_lower.thread_level;
 		thread_provided = *provided;
 		thread_required = required;
+		flight_init();
 		__atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
 	}
 	return rc;
@@ -302,4 +306,58 @@ int mpi_impl_Errhandler_create(MPI_Comm_errhandler_function *comm_errhandler_fn,
 	int slot;
 	void *tramp = (void *)mpi_errhandler_trampoline(comm_errhandler_fn, &slot);
 	return mpi_errhandler_create(F_MPI_Errhandler_create, tramp, slot, errhandler);
+}
+
+/* The buffer of buffered sends lives in the application's memory (saved);
+ * MPICH's record of it does not: a restart attaches it again
+ * (mpi_buffer_reattach). */
+static void *bsend_buf;
+static MPI_Count bsend_size;
+
+int mpi_impl_Buffer_attach_c(void *buffer, MPI_Count size)
+{
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Buffer_attach_c)(buffer, size);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS) {
+		bsend_buf = buffer;
+		bsend_size = size;
+	}
+	return rc;
+}
+
+int mpi_impl_Buffer_attach(void *buffer, int size)
+{
+	return mpi_impl_Buffer_attach_c(buffer, size);
+}
+
+int mpi_impl_Buffer_detach_c(void *buffer_addr, MPI_Count *size)
+{
+	MPI_LOWER_READY();
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Buffer_detach_c)(buffer_addr, size);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		bsend_buf = NULL;
+	return rc;
+}
+
+int mpi_impl_Buffer_detach(void *buffer_addr, int *size)
+{
+	MPI_Count n = 0;
+	int rc = mpi_impl_Buffer_detach_c(buffer_addr, &n);
+	if (rc == MPI_SUCCESS)
+		*size = n > 0x7fffffff ? 0x7fffffff : (int)n;
+	return rc;
+}
+
+int mpi_buffer_reattach(void)
+{
+	if (!bsend_buf)
+		return MPI_SUCCESS;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Buffer_attach_c)(bsend_buf, bsend_size);
+	cross_leave(t);
+	return rc;
 }

@@ -97,7 +97,27 @@ struct mpi_comm_cache {
 	int rank, size, group_size; /* group_size: remote size if inter */
 	int nin, nout; /* neighbours of its topology, for neighbor_alltoallw */
 	int inter; /* an intercommunicator */
+	/* flight.c: the MPI_COMM_WORLD rank of each rank of its (remote)
+	 * group, or NULL until asked; its job-wide id (0: none yet); the
+	 * collectives this rank started on it */
+	int *_Atomic world;
+	long long gid;
+	long long coll_seq;
 };
+#define MPI_COMM_CACHE_INIT \
+	{ .rank = -1, .size = -1, .group_size = -1, .nin = -1, .nout = -1, .inter = -1 }
+/* Every live communicator's virtual handle (MPI_COMM_WORLD and
+ * MPI_COMM_SELF excepted): fn(vcomm, cache, arg) for each. */
+void h_comm_each(void (*fn)(int vcomm, struct mpi_comm_cache *c, void *arg), void *arg);
+/* flight.c: what a point-to-point request is, for the counts. */
+struct mpi_req_flight {
+	int kind; /* FL_* */
+	int comm; /* virtual */
+	int peer; /* persistent sends: the destination */
+	int counted; /* this activation's receive is counted */
+};
+enum { FL_NONE, FL_RECV, FL_PRECV, FL_PSEND };
+struct mpi_req_flight *h_req_flight(int vreq);
 struct mpi_comm_cache *h_comm_cache(int vcomm);
 /* local.c: whether vcomm is an intercommunicator (0 for an unknown one). */
 int mpi_comm_is_inter(MPI_Comm vcomm);
@@ -153,6 +173,8 @@ int mpi_wait_resume_pair(struct mpi_wait_pair *pair, MPI_Status *status);
 int mpi_state_initialized(void);
 int mpi_state_finalized(void);
 int mpi_state_thread_required(void);
+/* The buffered sends' buffer, attached again after a restart. */
+int mpi_buffer_reattach(void);
 
 /* ckpt.c: checkpoints of this rank under cairn's runtime. */
 void mpi_ckpt_attach(void); /* once the split lower half is loaded */

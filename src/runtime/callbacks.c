@@ -333,6 +333,7 @@ static int final_dump(void *arg)
 	struct final_args *a = arg;
 
 	dump_checkpoint(a->req, a->res);
+	job_after_image(a->req, a->res);
 	if (a->res->restored)
 		return 1;
 	return a->res->status == 0 ? 0 : -1;

@@ -42,6 +42,11 @@ static volatile int trigger_pending;
 static struct ckpt_request *job_active; /* the CKPT being served */
 static char job_abort_msg[1024];
 static int job_size = -1; /* ranks in the job, as the launcher said */
+static int job_retry; /* this round's refusal may pass a moment later */
+static int done_sent; /* this round's DONE is sent (job_after_image) */
+static int verdict_in; /* and its verdict received */
+static int job_ending; /* COMMIT of a --kill round: the process ends */
+static uint32_t round_flags;
 
 static const char *env_of(char *const *env, const char *name)
 {
@@ -188,27 +193,59 @@ static void job_lost(void)
 	}
 }
 
-/* Waits for the coordinator's verdict on the checkpoint just written. */
-static void verdict(const struct job_ckpt *c)
+/* Waits for the coordinator's verdict on the checkpoint just written:
+ * 1 for COMMIT, 0 for ABORT or a lost coordinator. */
+static int verdict(void)
 {
 	struct job_commit v;
 	uint32_t type;
 
+	verdict_in = 1;
 	for (;;) {
 		int n = job_recv(rt_job_fd, &type, &v, sizeof(v));
 		if (n < 0) {
 			job_lost();
-			return;
+			return 0;
 		}
-		if (type == JOB_COMMIT) {
-			if (c->flags & JOB_F_KILL)
-				syscall(SYS_exit_group, 0); /* the job ends, complete */
-			return;
-		}
+		if (type == JOB_COMMIT)
+			return 1;
 		if (type == JOB_ABORT)
-			return;
+			return 0;
 		/* late ALL or ABORT of an abandoned round: skip */
 	}
+}
+
+static void send_done(const struct ckpt_result *res)
+{
+	static struct job_done d;
+
+	memset(&d, 0, sizeof(d));
+	d.status = res->status;
+	d.size = res->size;
+	d.total_ns = res->total_ns;
+	d.pause_ns = res->pause_ns;
+	d.retry = (uint32_t)job_retry;
+	fmt(d.msg, sizeof(d.msg), "%s", res->msg);
+	done_sent = 1;
+	if (rt_job_fd >= 0 && job_send(rt_job_fd, JOB_DONE, &d, sizeof(d)) < 0)
+		job_lost();
+}
+
+/* Right after this rank's image (callbacks.c, before the callbacks' after
+ * work): DONE; in a --kill round, the verdict too, so that the callbacks
+ * know whether the job ends here (cairn_job_ending). */
+void job_after_image(const struct ckpt_request *req, const struct ckpt_result *res)
+{
+	if (!(req->flags & CTL_JOB) || res->restored || !job_active)
+		return;
+	send_done(res);
+	if ((round_flags & JOB_F_KILL) && res->status == 0 && rt_job_fd >= 0)
+		job_ending = verdict();
+}
+
+EXPORT int cairn_job_ending(void)
+{
+	return job_ending;
 }
 
 /* On the manager, when the job's connection is readable. */
@@ -217,7 +254,6 @@ void job_serve(void)
 	static struct job_ckpt c;
 	static struct ckpt_request req;
 	static struct ckpt_result res;
-	static struct job_done d;
 	uint32_t type;
 
 	int n = job_recv(rt_job_fd, &type, &c, sizeof(c));
@@ -236,24 +272,20 @@ void job_serve(void)
 	req.requester = rt.pid;
 	req.requester_uid = getuid();
 	job_abort_msg[0] = 0;
+	job_retry = 0;
+	done_sent = verdict_in = job_ending = 0;
+	round_flags = c.flags;
 	job_active = &req;
 	callbacks_checkpoint(&req, &res);
 	job_active = NULL;
 	if (res.restored)
 		return; /* a new process: it joined its own job (job_restored) */
-	memset(&d, 0, sizeof(d));
-	d.status = res.status;
-	d.size = res.size;
-	d.total_ns = res.total_ns;
-	d.pause_ns = res.pause_ns;
-	fmt(d.msg, sizeof(d.msg), "%s", res.msg);
-	if (rt_job_fd < 0)
-		return;
-	if (job_send(rt_job_fd, JOB_DONE, &d, sizeof(d)) < 0) {
-		job_lost();
-		return;
-	}
-	verdict(&c);
+	if (!done_sent)
+		send_done(&res);
+	if (job_ending)
+		syscall(SYS_exit_group, 0); /* the job ends, complete (MPI finalized) */
+	if (rt_job_fd >= 0 && !verdict_in)
+		verdict();
 }
 
 /* After a restart, on the manager: the old job's connection is not in the
@@ -332,4 +364,10 @@ EXPORT const char *cairn_job_abort_reason(void)
 EXPORT int cairn_job_ranks(void)
 {
 	return job_active ? job_size : -1;
+}
+
+EXPORT void cairn_job_retry(void)
+{
+	if (job_active)
+		job_retry = 1;
 }

@@ -48,5 +48,12 @@ char *const *cairn_restart_environ(void);
 int cairn_job_ranks(void);
 int cairn_job_allgather(const void *mine, size_t len, void *all, size_t all_len);
 const char *cairn_job_abort_reason(void);
+/* The checkpoint is refused for a reason that may pass a moment later (a
+ * request pending, a collective in progress): the coordinator tries again. */
+void cairn_job_retry(void);
+/* After the image, in the after work of a --kill round: 1 when the
+ * checkpoint is complete and this process is about to end (the library
+ * finalizes MPI, so that the launcher sees a clean end). */
+int cairn_job_ending(void);
 
 #endif

@@ -127,6 +127,9 @@ void job_init(void);
 void job_serve(void);
 void job_serve_trigger(void);
 void job_restored(void);
+struct ckpt_request;
+struct ckpt_result;
+void job_after_image(const struct ckpt_request *req, const struct ckpt_result *res);
 
 /* runtime.c */
 int control_listen(void);

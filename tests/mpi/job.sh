@@ -142,6 +142,84 @@ for n in 2 4; do
 	fi
 done
 
+# --- messages in flight (tests/mpi/in_flight.c) ---
+# every rank sends every rank a round of messages (two communicators, three
+# tags, plain, buffered and derived-datatype sends), then computes without
+# MPI: checkpoints then find the round's messages sent and not received.
+# They must come out of a continue and of a restart in order, to probes
+# and wildcard receives, to the native answer.
+F=$top/build/tests/mpi/in_flight
+FSTEPS=${FSTEPS:-15000}
+for n in 2 4; do
+	D=$T/flight$n
+	mkdir -p "$D/native" "$D/a"
+	timeout 120 mpiexec.mpich -n $n "$F" "$D/native" 4 "$FSTEPS" >"$D/native.out" 2>&1
+	want=$(sed -n 's/^answer //p' "$D/native.out")
+	if [ -z "$want" ] || ! grep -qx ok "$D/native.out"; then
+		fail "in flight, n=$n: the native run failed: $(head -5 "$D/native.out")"
+		continue
+	fi
+	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 -n $n "$F" "$D/a" 4 "$FSTEPS" \
+		>"$D/a/run.out" 2>&1 &
+	job=$!
+	wait_ready "$D/a" $n
+	coordinator "$D/ck" >/dev/null
+	"$CAIRN" checkpoint "$D/ck" >"$D/ck1.out" 2>&1
+	c1=$?
+	sleep 2
+	"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill.out" 2>&1
+	ck=$?
+	wait $job
+	rc=$?
+	nck=$(grep -c '^cairn: checkpoint [0-9]* of the job:' "$D/a/run.out")
+	if [ $c1 -eq 0 ] && [ $ck -eq 0 ] && [ $rc -eq 0 ] && ! grep -q '^answer' "$D/a/run.out"; then
+		pass "in flight, n=$n: checkpoints with messages in flight ($((nck + 2)): by command, by --interval 1, then --kill)"
+	else
+		fail "in flight, n=$n: checkpoints $c1/$ck, job $rc: $(cat "$D/ck1.out" "$D/kill.out" "$D/a/run.out" | head -6)"
+		continue
+	fi
+	# the continued checkpoints kept the job right: it is the same binary
+	# that now restarts from the last one
+	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
+	answered $? "$D/r.out" "in flight, n=$n: restarted with the round's messages in flight: every message in order"
+done
+# the same job, continued from a checkpoint taken with messages in flight
+D=$T/flight2c
+mkdir -p "$D/a"
+want=$(sed -n 's/^answer //p' "$T/flight2/native.out")
+timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n 2 "$F" "$D/a" 4 "$FSTEPS" >"$D/a/run.out" 2>&1 &
+job=$!
+wait_ready "$D/a" 2
+coordinator "$D/ck" >/dev/null
+"$CAIRN" checkpoint "$D/ck" >"$D/ck.out" 2>&1
+c1=$?
+wait $job
+rc=$?
+if [ $c1 -eq 0 ]; then
+	answered $rc "$D/a/run.out" "in flight, n=2: the job continued after the checkpoint"
+else
+	fail "in flight, continue: checkpoint $c1: $(head -3 "$D/ck.out")"
+fi
+# a collective in progress (rank 0 has left an MPI_Bcast the others have not
+# entered): refused, tried again, given up with a message; the job goes on
+D=$T/skew
+mkdir -p "$D/a"
+# (a quiet phase longer than the coordinator tries: 10 s)
+timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n 2 "$F" "$D/a" 3 $((FSTEPS * 12)) skew >"$D/a/run.out" 2>&1 &
+job=$!
+wait_ready "$D/a" 2
+coordinator "$D/ck" >/dev/null
+"$CAIRN" checkpoint "$D/ck" >"$D/ck.out" 2>&1
+c1=$?
+wait $job
+rc=$?
+if [ $c1 -ne 0 ] && grep -q 'collective is in progress on communicator MPI_COMM_WORLD' "$D/ck.out" &&
+	[ $rc -eq 0 ] && grep -qx ok "$D/a/run.out"; then
+	pass "a collective in progress: $(head -1 "$D/ck.out" | cut -c1-150); the job finished"
+else
+	fail "skewed collective: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
+fi
+
 # --- faults (2 ranks) ---
 n=2
 D=$T/faults

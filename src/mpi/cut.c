@@ -1,0 +1,412 @@
+/* The consistent cut of a job's checkpoint: no message lost, none twice.
+ *
+ * Runs on the runtime's manager thread while every rank is in its
+ * checkpoint (the vote, ckpt.c, has passed) and no application thread is
+ * in the MPI library. Before the image (cut_before):
+ *
+ *   1. The ranks compare how many collectives each has started on each
+ *      communicator (known to the job by the id it got when it was made,
+ *      flight_new_comm): a rank that has left a collective another has not
+ *      entered would leave that collective's messages in a lower half that
+ *      the checkpoint throws away, so such a checkpoint is refused (the
+ *      coordinator tries again a moment later).
+ *   2. The ranks exchange how many messages each sent to each other
+ *      (flight.c); every rank then receives, from every communicator it
+ *      holds, whatever was sent to it and not yet received, until its
+ *      counts match: those messages are kept in this (upper) half, so they
+ *      are in the image.
+ *   3. All ranks agree that each succeeded.
+ *
+ * After the image (cut_after: on continue, or after a restart once the
+ * new lower half has made the communicators again), each rank hands the
+ * messages it kept back to their senders, which send them again, with
+ * their tags, on their communicators, before the application runs: the
+ * receivers then match them as MPI would have, in order, wildcards and
+ * probes included, with no change to the application's receive path.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mpi/cut.h"
+#include "mpi/flight.h"
+#include "mpi/upper.h"
+
+#define GID_SELF (-1LL)
+
+struct kept {
+	int comm; /* virtual */
+	int source, tag; /* in comm */
+	int64_t bytes;
+	void *data;
+};
+
+static struct kept *kept;
+static size_t nkept, capkept;
+/* what this rank sent again after the last cut (freed after the next) */
+static void *resent;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct comm_ent {
+	int vcomm, real, inter;
+	struct mpi_comm_cache *c;
+};
+
+struct comm_list {
+	struct comm_ent *e;
+	int n, cap;
+};
+
+static void add_comm(int vcomm, struct mpi_comm_cache *c, void *arg)
+{
+	struct comm_list *l = arg;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->e = realloc(l->e, sizeof(*l->e) * (size_t)l->cap);
+		if (!l->e)
+			mpi_die("out of memory for the communicator list");
+	}
+	struct comm_ent *e = &l->e[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->vcomm = vcomm;
+	e->c = c;
+	e->real = h_in(MK_COMM, vcomm);
+	e->inter = c->inter;
+}
+
+static void list_comms(struct comm_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	add_comm(MPI_COMM_WORLD, h_comm_cache(MPI_COMM_WORLD), l);
+	h_comm_each(add_comm, l);
+}
+
+/* 1 above: every rank's communicators (their ids, given when they were
+ * made: flight_new_comm) and how many collectives it started on each, to
+ * all, over cairn's own communicator: never a collective on the
+ * application's, where one rank may be a collective ahead. */
+struct seqent {
+	long long gid, seq;
+};
+
+static int agree_comms(struct comm_list *l, char *msg, size_t len)
+{
+	struct seqent *mine = calloc((size_t)l->n + 1, sizeof(*mine));
+	int *counts = calloc((size_t)fl_size, sizeof(int)), *displs = calloc((size_t)fl_size, sizeof(int));
+	if (!mine || !counts || !displs)
+		mpi_die("out of memory");
+	int n = 0;
+	for (int i = 0; i < l->n; i++) {
+		struct comm_ent *e = &l->e[i];
+		long long gid = e->vcomm == MPI_COMM_WORLD ? 0 : e->c->gid;
+		if (e->vcomm != MPI_COMM_WORLD && !gid)
+			continue; /* made by no call cairn knows: refused elsewhere */
+		mine[n].gid = gid;
+		mine[n].seq = e->c->coll_seq;
+		n++;
+	}
+	int mycount = n * (int)(sizeof(struct seqent) / sizeof(long long));
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Allgather)(&mycount, 1, MPI_INT, counts, 1, MPI_INT, fl_ctl);
+	cross_leave(t);
+	int tot = 0;
+	for (int p = 0; rc == MPI_SUCCESS && p < fl_size; p++) {
+		displs[p] = tot;
+		tot += counts[p];
+	}
+	struct seqent *all = rc == MPI_SUCCESS ? malloc(sizeof(long long) * ((size_t)tot + 2)) : NULL;
+	if (rc == MPI_SUCCESS && !all)
+		mpi_die("out of memory");
+	if (rc == MPI_SUCCESS) {
+		t = cross_enter();
+		rc = MPI_FN(MPI_Allgatherv)(mine, mycount, MPI_LONG_LONG, all, counts, displs,
+					    MPI_LONG_LONG, fl_ctl);
+		cross_leave(t);
+	}
+	free(counts);
+	free(displs);
+	if (rc != MPI_SUCCESS) {
+		free(mine);
+		free(all);
+		snprintf(msg, len, "cannot compare the collectives started (MPI error %d)", rc);
+		return -1;
+	}
+	int ok = 1;
+	size_t nall = (size_t)tot / (sizeof(struct seqent) / sizeof(long long));
+	for (int i = 0; i < n && ok; i++)
+		for (size_t j = 0; j < nall; j++)
+			if (all[j].gid == mine[i].gid && all[j].seq != mine[i].seq) {
+				int vcomm = MPI_COMM_WORLD;
+				for (int k = 0; k < l->n; k++)
+					if ((l->e[k].vcomm == MPI_COMM_WORLD ? 0 : l->e[k].c->gid) == mine[i].gid)
+						vcomm = l->e[k].vcomm;
+				char name[MPI_MAX_OBJECT_NAME] = "";
+				int nl = 0;
+				t = cross_enter();
+				MPI_FN(MPI_Comm_get_name)(h_in(MK_COMM, vcomm), name, &nl);
+				cross_leave(t);
+				snprintf(msg, len,
+					 "a collective is in progress on communicator %s (this rank has "
+					 "started %lld collectives on it, another %lld)",
+					 name[0] ? name : "(unnamed)", mine[i].seq, all[j].seq);
+				ok = 0;
+				break;
+			}
+	free(mine);
+	free(all);
+	return ok ? 0 : -1;
+}
+
+static void keep_msg(int comm, int source, int tag, int64_t bytes, void *data)
+{
+	if (nkept == capkept) {
+		capkept = capkept ? 2 * capkept : 64;
+		kept = realloc(kept, sizeof(*kept) * capkept);
+		if (!kept)
+			mpi_die("out of memory for the messages in flight");
+	}
+	kept[nkept++] = (struct kept){comm, source, tag, bytes, data};
+}
+
+/* 2 above. */
+static int drain(struct comm_list *l, char *msg, size_t len)
+{
+	uint64_t *expected = calloc((size_t)fl_size, sizeof(*expected));
+	if (!expected)
+		mpi_die("out of memory");
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Alltoall)(fl_sent, 1, MPI_UINT64_T, expected, 1, MPI_UINT64_T, fl_ctl);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		free(expected);
+		snprintf(msg, len, "cannot exchange the message counts (MPI error %d)", rc);
+		return -1;
+	}
+	uint64_t last = mono_ms();
+	for (;;) {
+		int missing = -1;
+		for (int p = 0; p < fl_size; p++)
+			if (fl_recvd[p] < expected[p]) {
+				missing = p;
+				break;
+			}
+		if (missing < 0)
+			break;
+		int got = 0;
+		for (int i = 0; i <= l->n; i++) {
+			int vcomm = i < l->n ? l->e[i].vcomm : MPI_COMM_SELF;
+			int real = i < l->n ? l->e[i].real : MPI_COMM_SELF;
+			int flag = 0;
+			MPI_Message m = MPI_MESSAGE_NULL;
+			MPI_Status st;
+			MPI_Count bytes = 0;
+			t = cross_enter();
+			rc = MPI_FN(MPI_Improbe)(MPI_ANY_SOURCE, MPI_ANY_TAG, real, &flag, &m, &st);
+			if (rc == MPI_SUCCESS && flag)
+				rc = MPI_FN(MPI_Get_elements_x)(&st, MPI_BYTE, &bytes);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS) {
+				free(expected);
+				snprintf(msg, len, "cannot receive the messages in flight (MPI error %d)", rc);
+				return -1;
+			}
+			if (!flag)
+				continue;
+			void *buf = malloc(bytes > 0 ? (size_t)bytes : 1);
+			if (!buf)
+				mpi_die("out of memory for a message in flight of %lld bytes", (long long)bytes);
+			t = cross_enter();
+			rc = MPI_FN(MPI_Mrecv_c)(buf, bytes, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS)
+				mpi_die("cannot receive a message in flight (MPI error %d)", rc);
+			keep_msg(vcomm, st.MPI_SOURCE, st.MPI_TAG, bytes, buf);
+			flight_recvd(vcomm, &st);
+			got = 1;
+		}
+		if (got) {
+			last = mono_ms();
+		} else if (mono_ms() - last > 60000) {
+			snprintf(msg, len,
+				 "%llu messages from rank %d never arrived (sent %llu, received %llu)",
+				 (unsigned long long)(expected[missing] - fl_recvd[missing]), missing,
+				 (unsigned long long)expected[missing], (unsigned long long)fl_recvd[missing]);
+			free(expected);
+			return -1;
+		} else {
+			struct timespec ts = {0, 20000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(expected);
+	return 0;
+}
+
+static int all_ok(int ok)
+{
+	int all = 0;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Allreduce)(&ok, &all, 1, MPI_INT, MPI_MIN, fl_ctl);
+	cross_leave(t);
+	return rc == MPI_SUCCESS && all;
+}
+
+int cut_before(char *msg, size_t len)
+{
+	struct comm_list l;
+
+	if (!mpi_state_initialized() || mpi_state_finalized() || !fl_sent)
+		return 0;
+	free(resent); /* the last cut's: all received by now (the counts say so) */
+	resent = NULL;
+	list_comms(&l);
+	char why[512] = "";
+	int ok = agree_comms(&l, why, sizeof(why)) == 0;
+	if (!all_ok(ok)) {
+		snprintf(msg, len, "%s", why[0] ? why : "another rank is inside a collective");
+		free(l.e);
+		return CUT_AGAIN;
+	}
+	ok = drain(&l, why, sizeof(why)) == 0;
+	free(l.e);
+	if (!all_ok(ok)) {
+		snprintf(msg, len, "%s", why[0] ? why : "another rank could not receive its messages in flight");
+		return -1;
+	}
+	return 0;
+}
+
+size_t cut_kept(void)
+{
+	return nkept;
+}
+
+/* comm's virtual handle from its id, or MPI_COMM_NULL. */
+struct find_gid {
+	long long gid;
+	int vcomm;
+};
+
+static void match_gid(int vcomm, struct mpi_comm_cache *c, void *arg)
+{
+	struct find_gid *f = arg;
+	if (c->gid == f->gid && f->vcomm == MPI_COMM_NULL)
+		f->vcomm = vcomm;
+}
+
+static int comm_of_gid(long long gid)
+{
+	struct find_gid f = {gid, MPI_COMM_NULL};
+	if (gid == 0)
+		return MPI_COMM_WORLD;
+	if (gid == GID_SELF)
+		return MPI_COMM_SELF;
+	h_comm_each(match_gid, &f);
+	return f.vcomm;
+}
+
+struct hdr {
+	long long gid;
+	int32_t dest, tag;
+	int64_t bytes;
+};
+
+int cut_after(char *msg, size_t len)
+{
+	if (!mpi_state_initialized() || mpi_state_finalized() || !fl_sent)
+		return 0;
+	MPI_Count *scount = calloc((size_t)fl_size, sizeof(MPI_Count));
+	MPI_Count *rcount = calloc((size_t)fl_size, sizeof(MPI_Count));
+	MPI_Aint *sdispl = calloc((size_t)fl_size, sizeof(MPI_Aint));
+	MPI_Aint *rdispl = calloc((size_t)fl_size, sizeof(MPI_Aint));
+	int *owner = calloc(nkept + 1, sizeof(int));
+	if (!scount || !rcount || !sdispl || !rdispl || !owner)
+		mpi_die("out of memory");
+	/* what goes back to each sender: a header and the bytes, per message */
+	for (size_t i = 0; i < nkept; i++) {
+		owner[i] = flight_world_rank(kept[i].comm, kept[i].source);
+		if (owner[i] < 0)
+			mpi_die("a message in flight came from an unknown rank");
+		scount[owner[i]] += (MPI_Count)(sizeof(struct hdr) + (size_t)kept[i].bytes);
+	}
+	MPI_Aint stot = 0, rtot = 0;
+	for (int p = 0; p < fl_size; p++) {
+		sdispl[p] = stot;
+		stot += (MPI_Aint)scount[p];
+	}
+	char *sbuf = malloc((size_t)stot + 1);
+	MPI_Aint *fill = calloc((size_t)fl_size, sizeof(MPI_Aint));
+	if (!sbuf || !fill)
+		mpi_die("out of memory for %lld bytes of messages in flight", (long long)stot);
+	for (size_t i = 0; i < nkept; i++) {
+		int p = owner[i], me = -1;
+		mpi_impl_Comm_rank(kept[i].comm, &me);
+		struct mpi_comm_cache *c = h_comm_cache(kept[i].comm);
+		struct hdr h = {kept[i].comm == MPI_COMM_SELF ? GID_SELF : c ? c->gid : 0, me,
+				kept[i].tag, kept[i].bytes};
+		char *at = sbuf + sdispl[p] + fill[p];
+		memcpy(at, &h, sizeof(h));
+		memcpy(at + sizeof(h), kept[i].data, (size_t)kept[i].bytes);
+		fill[p] += (MPI_Aint)(sizeof(h) + (size_t)kept[i].bytes);
+		free(kept[i].data);
+	}
+	free(fill);
+	nkept = 0;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Alltoall)(scount, 1, MPI_COUNT, rcount, 1, MPI_COUNT, fl_ctl);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		mpi_die("cannot hand the messages in flight back (MPI error %d)", rc);
+	for (int p = 0; p < fl_size; p++) {
+		rdispl[p] = rtot;
+		rtot += (MPI_Aint)rcount[p];
+	}
+	char *rbuf = malloc((size_t)rtot + 1);
+	if (!rbuf)
+		mpi_die("out of memory for %lld bytes of messages to send again", (long long)rtot);
+	t = cross_enter();
+	rc = MPI_FN(MPI_Alltoallv_c)(sbuf, scount, sdispl, MPI_BYTE, rbuf, rcount, rdispl, MPI_BYTE,
+				      fl_ctl);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		mpi_die("cannot hand the messages in flight back (MPI error %d)", rc);
+	free(sbuf);
+	/* send each again, as it was sent: per receiver, in order */
+	for (MPI_Aint off = 0; off < rtot;) {
+		struct hdr h;
+		memcpy(&h, rbuf + off, sizeof(h));
+		char *data = rbuf + off + sizeof(h);
+		off += (MPI_Aint)(sizeof(h) + (size_t)h.bytes);
+		int vcomm = comm_of_gid(h.gid);
+		if (vcomm == MPI_COMM_NULL) {
+			snprintf(msg, len, "a message in flight was sent on a communicator this rank no "
+					   "longer has");
+			continue;
+		}
+		MPI_Request r = MPI_REQUEST_NULL;
+		flight_sent(vcomm, h.dest, 1);
+		t = cross_enter();
+		rc = MPI_FN(MPI_Isend_c)(data, (MPI_Count)h.bytes, MPI_BYTE, h.dest, h.tag,
+					 h_in(MK_COMM, vcomm), &r);
+		if (rc == MPI_SUCCESS)
+			MPI_FN(MPI_Request_free)(&r);
+		cross_leave(t);
+		if (rc != MPI_SUCCESS)
+			mpi_die("cannot send a message in flight again (MPI error %d)", rc);
+	}
+	resent = rbuf;
+	free(scount);
+	free(rcount);
+	free(sdispl);
+	free(rdispl);
+	free(owner);
+	return 0;
+}

@@ -1,0 +1,20 @@
+/* The consistent cut of a job's checkpoint (cut.c). */
+#ifndef CAIRN_MPI_CUT_H
+#define CAIRN_MPI_CUT_H
+
+#include <stddef.h>
+
+/* Before the image, with every rank in its checkpoint and the library
+ * quiet: agree on the communicators, refuse while a collective is in
+ * progress, receive every message in flight into this half. 0, or -1 with
+ * msg (every rank returns the same), CUT_AGAIN when it may pass a moment
+ * later (a collective in progress). cut_after() runs in either case. */
+#define CUT_AGAIN (-2)
+int cut_before(char *msg, size_t len);
+/* After the image (continue), or after a restart once the objects are made
+ * again: the messages kept are sent again by their senders. */
+int cut_after(char *msg, size_t len);
+/* Messages kept now. */
+size_t cut_kept(void);
+
+#endif

@@ -1,0 +1,229 @@
+/* Messages in flight: what the checkpoint of a job needs for a consistent
+ * cut (ckpt.c).
+ *
+ * Every rank counts the point-to-point messages it has sent to, and
+ * received from, each rank of MPI_COMM_WORLD (a message is sent when its
+ * send is posted, received when a receive completes with it, or when
+ * MPI_Mprobe takes it), and the collectives it has started on each
+ * communicator. The generated wrappers call the hooks below (`p2p` in the
+ * api's overrides): sends count before the call (undone if it fails),
+ * receives after it, from the status (the application's, or one of ours
+ * when it passed MPI_STATUS_IGNORE). Requests remember what they are
+ * (struct mpi_req_flight): a receive's completion counts once, whichever
+ * call observes it; a persistent send counts at each start.
+ *
+ * Communicators are known to the whole job by an id agreed at the first
+ * checkpoint that sees them (ckpt.c), kept in their cache.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/flight.h"
+#include "mpi/upper.h"
+
+uint64_t *fl_sent, *fl_recvd;
+int fl_size = -1, fl_rank = -1;
+MPI_Comm fl_ctl = MPI_COMM_NULL; /* the lower half's: a private dup of MPI_COMM_WORLD */
+
+static int lower_world_size(int *size, int *rank)
+{
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_size)(MPI_COMM_WORLD, size);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Comm_rank)(MPI_COMM_WORLD, rank);
+	cross_leave(t);
+	return rc;
+}
+
+/* After MPI_Init (local.c) or a restart's MPI_Init_thread (ckpt.c). */
+void flight_init(void)
+{
+	int size, rank;
+
+	if (lower_world_size(&size, &rank) != MPI_SUCCESS)
+		mpi_die("cannot learn MPI_COMM_WORLD's size");
+	if (!fl_sent) {
+		fl_sent = calloc((size_t)size, sizeof(*fl_sent));
+		fl_recvd = calloc((size_t)size, sizeof(*fl_recvd));
+		if (!fl_sent || !fl_recvd)
+			mpi_die("out of memory for the message counts (%d ranks)", size);
+		fl_size = size;
+		fl_rank = rank;
+	} else if (size != fl_size || rank != fl_rank) {
+		mpi_die("restarted as rank %d of %d; the image is of rank %d of %d", rank, size,
+			fl_rank, fl_size);
+	}
+	MPI_Comm ctl = MPI_COMM_NULL;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_dup)(MPI_COMM_WORLD, &ctl);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		mpi_die("cannot make cairn's own communicator");
+	fl_ctl = ctl;
+}
+
+/* The world ranks of comm's (remote) group, made once. */
+static int *world_map(MPI_Comm comm, struct mpi_comm_cache *c)
+{
+	int *w = atomic_load_explicit(&c->world, memory_order_acquire);
+	if (w)
+		return w;
+	int real = h_in(MK_COMM, comm), inter = 0, n = 0;
+	MPI_Group g = MPI_GROUP_NULL, wg = MPI_GROUP_NULL;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_test_inter)(real, &inter);
+	if (rc == MPI_SUCCESS)
+		rc = inter ? MPI_FN(MPI_Comm_remote_group)(real, &g) : MPI_FN(MPI_Comm_group)(real, &g);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Group_size)(g, &n);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Comm_group)(MPI_COMM_WORLD, &wg);
+	cross_leave(t);
+	w = rc == MPI_SUCCESS ? malloc(sizeof(int) * ((size_t)n + 1)) : NULL;
+	int *ranks = w ? malloc(sizeof(int) * ((size_t)n + 1)) : NULL;
+	if (w && ranks) {
+		for (int i = 0; i < n; i++)
+			ranks[i] = i;
+		t = cross_enter();
+		rc = MPI_FN(MPI_Group_translate_ranks)(g, n, ranks, wg, w);
+		cross_leave(t);
+	}
+	free(ranks);
+	t = cross_enter();
+	if (g != MPI_GROUP_NULL)
+		MPI_FN(MPI_Group_free)(&g);
+	if (wg != MPI_GROUP_NULL)
+		MPI_FN(MPI_Group_free)(&wg);
+	cross_leave(t);
+	if (!w || rc != MPI_SUCCESS)
+		mpi_die("cannot learn the members of a communicator");
+	w[n] = -1;
+	int *expected = NULL;
+	if (!atomic_compare_exchange_strong(&c->world, &expected, w)) {
+		free(w);
+		return expected;
+	}
+	return w;
+}
+
+int flight_world_rank(MPI_Comm comm, int rank)
+{
+	if (rank < 0)
+		return -1; /* MPI_PROC_NULL, MPI_ANY_SOURCE */
+	if (comm == MPI_COMM_WORLD)
+		return rank < fl_size ? rank : -1;
+	if (comm == MPI_COMM_SELF)
+		return fl_rank;
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	if (!c)
+		return -1;
+	int *w = world_map(comm, c);
+	int n = 0;
+	while (w[n] >= 0 && n <= rank)
+		n++;
+	return rank < n ? w[rank] : -1;
+}
+
+void flight_sent(MPI_Comm comm, int dest, int delta)
+{
+	if (!fl_sent)
+		return;
+	int w = flight_world_rank(comm, dest);
+	if (w >= 0)
+		__atomic_add_fetch(&fl_sent[w], (uint64_t)(int64_t)delta, __ATOMIC_RELAXED);
+}
+
+void flight_recvd(MPI_Comm comm, const MPI_Status *st)
+{
+	if (!fl_recvd || !st)
+		return;
+	if (st->MPI_SOURCE < 0)
+		return; /* MPI_PROC_NULL */
+	if (st->count_hi_and_cancelled & 1)
+		return; /* cancelled (MPICH's status: MPI_Test_cancelled without crossing) */
+	int w = flight_world_rank(comm, st->MPI_SOURCE);
+	if (w >= 0)
+		__atomic_add_fetch(&fl_recvd[w], 1, __ATOMIC_RELAXED);
+}
+
+void flight_coll(MPI_Comm comm)
+{
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	if (c)
+		__atomic_add_fetch(&c->coll_seq, 1, __ATOMIC_RELAXED);
+}
+
+void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f)
+		return;
+	f->kind = kind;
+	f->comm = comm;
+	f->peer = peer;
+	f->counted = 0;
+}
+
+void flight_start(MPI_Request vreq)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f)
+		return;
+	if (f->kind == FL_PSEND)
+		flight_sent(f->comm, f->peer, 1);
+	f->counted = 0;
+}
+
+void flight_done(MPI_Request vreq, const MPI_Status *st)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f || (f->kind != FL_RECV && f->kind != FL_PRECV) || f->counted)
+		return;
+	f->counted = 1;
+	flight_recvd(f->comm, st);
+}
+
+MPI_Status *flight_statuses(MPI_Status *app, int n, MPI_Status *stack, int nstack)
+{
+	if (app != MPI_STATUSES_IGNORE)
+		return app;
+	if (n <= nstack)
+		return stack;
+	MPI_Status *s = malloc(sizeof(*s) * (size_t)(n > 0 ? n : 1));
+	if (!s)
+		mpi_die("out of memory for %d statuses", n);
+	return s;
+}
+
+void flight_statuses_done(MPI_Status *used, MPI_Status *app, MPI_Status *stack)
+{
+	if (used != app && used != stack)
+		free(used);
+}
+
+/* A communicator was just made (every member is in the call that made
+ * it, before any collective on it): its id for the whole job, the least of
+ * the members' proposals. An intercommunicator's groups each learn the
+ * other's least, then their own. */
+void flight_new_comm(MPI_Comm comm)
+{
+	static long long serial;
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+
+	if (!c || comm == MPI_COMM_NULL || !fl_sent || c->gid)
+		return;
+	long long prop = ((long long)(fl_rank + 1) << 32) | (++serial & 0xffffffffLL), r1 = 0, r2 = 0;
+	int real = h_in(MK_COMM, comm), inter = 0;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_test_inter)(real, &inter);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Allreduce)(&prop, &r1, 1, MPI_LONG_LONG, MPI_MIN, real);
+	if (rc == MPI_SUCCESS && inter)
+		rc = MPI_FN(MPI_Allreduce)(&r1, &r2, 1, MPI_LONG_LONG, MPI_MIN, real);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		mpi_die("cannot agree on a new communicator's id (MPI error %d)", rc);
+	c->inter = inter;
+	c->gid = inter && r2 < r1 ? r2 : r1;
+}

@@ -1,0 +1,31 @@
+/* Messages in flight: the counts a job's checkpoint agrees on (flight.c). */
+#ifndef CAIRN_MPI_FLIGHT_H
+#define CAIRN_MPI_FLIGHT_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+/* Per rank of MPI_COMM_WORLD: messages sent to it, received from it. */
+extern uint64_t *fl_sent, *fl_recvd;
+extern int fl_size, fl_rank;
+/* cairn's own communicator (the lower half's handle), for the protocol */
+extern MPI_Comm fl_ctl;
+
+void flight_init(void);
+/* comm's rank in MPI_COMM_WORLD (comm's remote group if inter); -1 for
+ * MPI_PROC_NULL and the like. */
+int flight_world_rank(MPI_Comm comm, int rank);
+
+/* Hooks of the generated wrappers (`p2p` in the overrides). */
+void flight_sent(MPI_Comm comm, int dest, int delta);
+void flight_recvd(MPI_Comm comm, const MPI_Status *st);
+void flight_coll(MPI_Comm comm);
+void flight_new_comm(MPI_Comm comm);
+void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer);
+void flight_start(MPI_Request vreq);
+void flight_done(MPI_Request vreq, const MPI_Status *st);
+/* Statuses to pass down when the application ignores them. */
+MPI_Status *flight_statuses(MPI_Status *app, int n, MPI_Status *stack, int nstack);
+void flight_statuses_done(MPI_Status *used, MPI_Status *app, MPI_Status *stack);
+
+#endif
