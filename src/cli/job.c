@@ -1173,7 +1173,9 @@ int job_restart(int argc, char **argv)
 		unsigned all[1024];
 		int n = list_committed(dir, all, 1024);
 		if (n == 0) {
-			say("restart: %s holds no complete checkpoint of a job", dir);
+			say("restart: %s is a directory that holds no complete checkpoint of a job "
+			    "(no ckpt.N with a MANIFEST), and not a cairn image",
+			    dir);
 			return 125;
 		}
 		want = all[n - 1];

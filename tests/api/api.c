@@ -17,7 +17,7 @@
 #include "cairn.h"
 
 static const char *dir;
-static volatile int calls, outcomes[16], left_cs, seen_left = -1;
+static volatile int calls, returned, outcomes[16], left_cs, seen_left = -1;
 static char info_path[4096];
 static int info_kill = -1, info_uid = -1;
 
@@ -43,6 +43,16 @@ static void wait_for(const char *name)
 		usleep(10000);
 }
 
+/* A thread-context callback finishes its restart half on the manager
+ * thread, concurrently with the program's threads: wait (10 s at most)
+ * until every call to cairn_checkpoint() has returned before reading the
+ * outcomes. */
+static void wait_callbacks(void)
+{
+	for (int i = 0; i < 1000 && returned < calls; i++)
+		usleep(10000);
+}
+
 static int refuse_first(void *arg)
 {
 	struct cairn_checkpoint_info ci;
@@ -55,6 +65,7 @@ static int refuse_first(void *arg)
 	if (n == 0)
 		return cairn_checkpoint(CAIRN_TEMP_FAILURE, "busy talking to the license server"), 0;
 	outcomes[n] = cairn_checkpoint(CAIRN_READY, NULL);
+	returned++;
 	return 0;
 }
 
@@ -68,7 +79,9 @@ static int refuse_forever(void *arg)
 static int note_cs(void *arg)
 {
 	seen_left = left_cs;
-	outcomes[calls++] = cairn_checkpoint(CAIRN_READY, NULL);
+	int n = calls++;
+	outcomes[n] = cairn_checkpoint(CAIRN_READY, NULL);
+	returned++;
 	return 0;
 }
 
@@ -80,6 +93,7 @@ int main(int argc, char **argv)
 		cairn_register_callback(refuse_first, NULL, CAIRN_THREAD_CONTEXT);
 		touch("ready");
 		wait_for("go");
+		wait_callbacks();
 		printf("calls %d outcome %d info %s kill %d uid %d\n", calls, outcomes[calls - 1],
 		       info_path, info_kill, info_uid);
 		return 0;
@@ -103,6 +117,7 @@ int main(int argc, char **argv)
 		cairn_leave_cs();
 		cairn_leave_cs();
 		wait_for("go");
+		wait_callbacks();
 		printf("status-in-cs %d seen_left %d calls %d outcome %d\n", busy, seen_left, calls,
 		       outcomes[calls - 1]);
 		return 0;
