@@ -120,13 +120,16 @@ def parse_api(path):
 # `p2p` words (src/mpi/flight.c): send (to dest, counted before the call),
 # recv (from the status, after), irecv/precv/psend (the request made is a
 # receive, a persistent receive, a persistent send to dest), start/startall,
-# and complete-one/all/any/some (requests that completed: receives count).
-P2P_WORDS = ('send', 'recv', 'irecv', 'precv', 'psend', 'start', 'startall',
+# and complete-one/all/any/some (requests that completed: receives count);
+# imrecv (the request receives a message already counted), cancel (the
+# application asks to cancel a request), free (it frees one).
+P2P_WORDS = ('send', 'recv', 'irecv', 'precv', 'psend', 'start', 'startall', 'imrecv', 'cancel', 'free',
              'complete-one', 'complete-all', 'complete-any', 'complete-some')
 
 # Collectives: each one started counts on its communicator (flight.c).
 COLL_RE = re.compile(r'^MPI_I?(Barrier|Bcast|Gatherv?|Scatterv?|Allgatherv?|Alltoall[vw]?|Reduce|'
-                     r'Allreduce|Reduce_scatter(_block)?|Scan|Exscan|Neighbor_\w+?)(_init)?(_c)?$')
+                     r'Allreduce|Reduce_scatter(_block)?|Scan|Exscan|Neighbor_\w+?)(_init)?(_c)?$',
+                     re.IGNORECASE)  # MPI_Ibarrier, MPI_Ineighbor_alltoall...
 
 
 def apply_overrides(path, funcs, check):
@@ -379,6 +382,45 @@ def is_collective(f):
         not re.match(r'^MPI_[BSR]?(send|recv|Send|Recv)(_c)?$', f.name)
 
 
+def request_flight(f, pw):
+    """The hook that tells flight.c what the request this call made is."""
+    if not any(p.kind == 'request' and p.dir == 'out' and not p.array and p.name == 'request'
+               for p in f.params):
+        return None
+    if 'irecv' in pw and 'send' in pw:
+        return 'flight_mark(*request, FL_SRECV, comm, 0)'
+    if 'irecv' in pw:
+        return 'flight_mark_post(*request, FL_RECV, 0, comm, source, buf, count, datatype, tag)'
+    if 'precv' in pw:
+        return ('flight_mark_post(*request, FL_PRECV, F_%s, comm, source, buf, count, datatype, tag)'
+                % f.name)
+    if 'psend' in pw:
+        return ('flight_mark_post(*request, FL_PSEND, F_%s, comm, dest, (void *)buf, count, datatype, tag)'
+                % f.name)
+    if 'send' in pw:
+        return 'flight_mark(*request, FL_SEND, comm, dest)'
+    if 'imrecv' in pw:
+        return 'flight_mark(*request, FL_WAIT, MPI_COMM_NULL, 0)'
+    if COLL_RE.match(f.name) and f.name.startswith('MPI_I') and '_init' not in f.name:
+        return 'flight_mark(*request, FL_WAIT, comm, 0)'
+    return None
+
+
+def twin_flight(f):
+    """What a blocking call's posted twin is, for the cut (flight.c)."""
+    pw = f.p2p
+    if 'recv' in pw:
+        return ('{ .kind = FL_RECV, .comm = comm, .peer = source, .buf = buf, .count = count, '
+                '.type = datatype, .tag = tag }')
+    if 'send' in pw:
+        return '{ .kind = FL_SEND, .comm = comm, .peer = dest }'
+    if re.match(r'^MPI_Mrecv(_c)?$', f.name):
+        return '{ .kind = FL_WAIT, .comm = MPI_COMM_NULL }'
+    if COLL_RE.match(f.name):
+        return '{ .kind = FL_WAIT, .comm = comm }'
+    return '{ .kind = FL_NONE, .comm = MPI_COMM_NULL }'
+
+
 def status_arg(f):
     st = [p.name for p in f.params if p.role == 'out status']
     return st[0] if st else 'MPI_STATUS_IGNORE'
@@ -460,6 +502,10 @@ def gen_wrapper(f):
         w('\tflight_start(*request);')
     if 'startall' in pw:
         w('\tfor (int fl_i = 0; fl_i < count; fl_i++)\n\t\tflight_start(array_of_requests[fl_i]);')
+    if 'cancel' in pw:
+        w('\tflight_cancel(*request);')
+    if 'free' in pw:
+        w('\tflight_freed(*request);')
     if f.waits == 'loop':
         w('retry:;')  # after an interruption: translate again (a restart changes handles)
     for p in f.params:
@@ -531,9 +577,12 @@ def gen_wrapper(f):
     if f.waits:
         if f.waits == 'pair':
             w('\tstruct mpi_wait_pair w_pair = { { MPI_REQUEST_NULL, MPI_REQUEST_NULL }, NULL };')
+            w('\tint w_intr = 0; /* interrupted: the receive counts when its request completes */')
             args.append('&w_pair')
         elif f.waits != 'loop':
             w('\tMPI_Request w_req = MPI_REQUEST_NULL;')
+            w('\tint w_intr = 0; /* interrupted: the receive counts when its request completes */')
+            w('\t(void)w_intr;')
             args.append('&w_req')
         args.append('&mpi_wait_stop')
         call = 'MPI_WAIT_FN(%s)(%s)' % (f.name, ', '.join(args))
@@ -555,17 +604,34 @@ def gen_wrapper(f):
         w('\t\tgoto retry;')
         w('\t}')
     elif f.waits == 'pair':
-        w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0))')
-        w('\t\trc = mpi_wait_resume_pair(&w_pair, %s);' % subst.get(status_arg(f), status_arg(f)))
+        # the receive and the send, as the cut must know them (flight.c)
+        if 'replace' in f.name:
+            rd = 'buf, count, datatype, source, recvtag'
+        else:
+            rd = 'recvbuf, recvcount, recvtype, source, recvtag'
+        b, c, t, src, tg = [x.strip() for x in rd.split(',')]
+        w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0)) {')
+        w('\t\tstruct mpi_req_flight w_fl[2] = {')
+        w('\t\t\t{ .kind = FL_RECV, .comm = comm, .peer = %s, .buf = %s, .count = %s, .type = %s, .tag = %s },'
+          % (src, b, c, t, tg))
+        w('\t\t\t{ .kind = FL_SEND, .comm = comm, .peer = dest } };')
+        w('\t\tw_intr = 1;')
+        w('\t\trc = mpi_wait_resume_pair(&w_pair, %s, w_fl);' % subst.get(status_arg(f), status_arg(f)))
+        w('\t}')
     elif f.waits:
-        # posted, not complete: wait on it as the application's own request
-        w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0))')
-        w('\t\trc = mpi_wait_resume(w_req, %s);' % subst.get(status_arg(f), status_arg(f)))
+        # posted, not complete: wait on it as the application's own request,
+        # which the cut knows as what it is (flight.c)
+        w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0)) {')
+        w('\t\tstruct mpi_req_flight w_fl = %s;' % twin_flight(f))
+        w('\t\tw_intr = 1;')
+        w('\t\trc = mpi_wait_resume(w_req, %s, &w_fl);' % subst.get(status_arg(f), status_arg(f)))
+        w('\t}')
     # counts, before the requests are released
     if 'send' in pw:
         w('\tif (rc != MPI_SUCCESS)\n\t\tflight_sent(comm, dest, -1);')
     if 'recv' in pw:
-        w('\tif (rc == MPI_SUCCESS%s)\n\t\tflight_recvd(comm, fl_status);' % flag)
+        intr = ' && !w_intr' if f.waits and f.waits != 'loop' else ''
+        w('\tif (rc == MPI_SUCCESS%s%s)\n\t\tflight_recvd(comm, fl_status);' % (flag, intr))
     if 'complete-one' in pw:
         req = 'request' if f.name == 'MPI_Request_get_status' else '*request'
         w('\tif (rc == MPI_SUCCESS%s)\n\t\tflight_done(%s, fl_status);' % (flag, req))
@@ -588,11 +654,9 @@ def gen_wrapper(f):
     for p in f.params:
         if p.kind == 'comm' and p.dir == 'out' and not p.array and 'idup' not in f.name:
             w('\tif (rc == MPI_SUCCESS && %s)\n\t\tflight_new_comm(*%s);' % (p.name, p.name))
-    for word, kind, peer in (('irecv', 'FL_RECV', '0'), ('precv', 'FL_PRECV', '0'),
-                             ('psend', 'FL_PSEND', 'dest')):
-        if word in pw:
-            w('\tif (rc == MPI_SUCCESS && request)\n\t\tflight_mark(*request, %s, comm, %s);'
-              % (kind, peer))
+    mark = request_flight(f, pw)
+    if mark:
+        w('\tif (rc == MPI_SUCCESS && request)\n\t\t%s;' % mark)
     if stn in subst:
         w('\tflight_statuses_done(fl_statuses, %s, fl_stk);' % stn)
     if f.rebuild:

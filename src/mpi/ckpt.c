@@ -47,6 +47,7 @@
 __thread int mpi_depth __attribute__((tls_model("initial-exec")));
 int mpi_inside;
 volatile int mpi_gate;
+int mpi_lower_generation;
 
 /* Threads wait here while a checkpoint holds the library. */
 static void gate_sleep(void)
@@ -154,8 +155,12 @@ static const char *const kind_names[MK_COUNT] = {
 };
 
 /* 4 above: what a new lower half would not have. Objects made by logged
- * calls (communicators, groups, datatypes: log.c) are made again. */
-static int restorable(char *msg, size_t len)
+ * calls (communicators, groups, datatypes: log.c) are made again. In a
+ * job's checkpoint the cut (cut.c) completes or takes back pending
+ * point-to-point requests, non-blocking collectives and persistent
+ * requests; a checkpoint of one rank alone has no cut and waits until no
+ * request is live. */
+static int restorable(int job, char *msg, size_t len)
 {
 	transient = 0;
 	if (!mpi_log_usable()) {
@@ -163,7 +168,8 @@ static int restorable(char *msg, size_t len)
 		return 0;
 	}
 	for (int k = 0; k < MK_COUNT; k++) {
-		int one = 0, n = h_live_unrebuilt(k, &one);
+		int one = 0, n = k == MK_REQUEST && job ? cut_unknown_requests(&one)
+							: h_live_unrebuilt(k, &one);
 		if (n > 0) {
 			transient = k == MK_REQUEST || k == MK_MESSAGE;
 			snprintf(msg, len,
@@ -226,6 +232,15 @@ static int job_vote(int ok, char *msg, size_t len)
 	return ok;
 }
 
+/* Before the MPI_Finalize of checkpoint --kill: the application's datatypes
+ * are still committed, and MPICH would warn of each as leaked. */
+static void free_type(int v, int real, void *arg)
+{
+	(void)v;
+	(void)arg;
+	MPI_FN(MPI_Type_free)(&real);
+}
+
 /* 5 above, after a restart: a new lower half, MPI initialised in it. */
 static int reload(char *msg, size_t len)
 {
@@ -239,6 +254,7 @@ static int reload(char *msg, size_t len)
 	}
 	split_forget();
 	split_environ = env;
+	mpi_lower_generation++;
 	if (mpi_lower_split(&l, err, sizeof(err)) < 0) {
 		snprintf(msg, len, "cannot load a new lower half: %s", err);
 		return -1;
@@ -279,15 +295,15 @@ static int on_checkpoint(void *arg)
 		return rt_checkpoint(CAIRN_TEMP_FAILURE,
 				     "the MPI lower half 'dlmopen' (a test provider) cannot be checkpointed");
 	transient = 0;
-	int ok = quiesce(msg, sizeof(msg)) == 0 && restorable(msg, sizeof(msg));
+	/* A job's checkpoint: the consistent cut (cut.c). A checkpoint of
+	 * this rank alone (cairn checkpoint PID) has nobody to agree with. */
+	in_job = rt_job_ranks && rt_job_ranks() >= 0;
+	int ok = quiesce(msg, sizeof(msg)) == 0 && restorable(in_job, msg, sizeof(msg));
 	if (!job_vote(ok, msg, sizeof(msg))) {
 		open_gate();
 		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
 		return 0;
 	}
-	/* A job's checkpoint: the consistent cut (cut.c). A checkpoint of
-	 * this rank alone (cairn checkpoint PID) has nobody to agree with. */
-	in_job = rt_job_ranks && rt_job_ranks() >= 0;
 	/* this thread holds the gate: its own calls into the library (the
 	 * cut's) nest inside, past the gate */
 	mpi_depth++;
@@ -310,6 +326,7 @@ static int on_checkpoint(void *arg)
 		 * (a rank that left without would make the launcher kill the
 		 * others); the application's threads stay at the gate */
 		long t = cross_enter();
+		h_each(MK_DATATYPE, free_type, NULL);
 		MPI_FN(MPI_Finalize)();
 		cross_leave(t);
 		mpi_depth--;

@@ -15,7 +15,14 @@
  *      holds, whatever was sent to it and not yet received, until its
  *      counts match: those messages are kept in this (upper) half, so they
  *      are in the image.
- *   3. All ranks agree that each succeeded.
+ *   3. Pending requests: before the drain, every receive still posted
+ *      (MPI_Irecv, a blocking receive's twin, a started persistent
+ *      receive) is cancelled, so that the messages it would have matched
+ *      are drained instead; one that cannot be cancelled has completed,
+ *      and is counted. After the drain every other pending request (sends,
+ *      non-blocking collectives every rank has started, MPI_Imrecv) can
+ *      complete, and is completed. No request is left in the lower half.
+ *   4. All ranks agree that each succeeded.
  *
  * After the image (cut_after: on continue, or after a restart once the
  * new lower half has made the communicators again), each rank hands the
@@ -23,9 +30,17 @@
  * their tags, on their communicators, before the application runs: the
  * receivers then match them as MPI would have, in order, wildcards and
  * probes included, with no change to the application's receive path.
+ * Each receive taken back is posted again, in the order the application
+ * posted them; each request completed by the cut gets a stand-in, a
+ * generalized request already complete whose status is the one the
+ * request completed with, so MPI_Wait, MPI_Test and the rest report it as
+ * they would have (a persistent request's stand-in becomes the persistent
+ * request again, inactive, when it is seen complete: handles.c); after a
+ * restart, persistent requests are made again in the new lower half.
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -250,6 +265,304 @@ static int drain(struct comm_list *l, char *msg, size_t len)
 	return 0;
 }
 
+/* ---- pending requests (3 above) ---- */
+
+struct reqent {
+	int v;
+	struct mpi_req_flight *f;
+};
+
+struct reqs {
+	struct reqent *e;
+	int n, cap;
+};
+
+static void add_req(int vreq, int real, struct mpi_req_flight *f, void *arg)
+{
+	struct reqs *l = arg;
+	(void)real;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		l->e = realloc(l->e, sizeof(*l->e) * (size_t)l->cap);
+		if (!l->e)
+			mpi_die("out of memory for the list of requests");
+	}
+	l->e[l->n++] = (struct reqent){vreq, f};
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	unsigned long long x = ((const struct reqent *)a)->f->seq, y = ((const struct reqent *)b)->f->seq;
+	return x < y ? -1 : x > y;
+}
+
+/* Every live request, in the order they were posted. */
+static void list_reqs(struct reqs *l)
+{
+	memset(l, 0, sizeof(*l));
+	h_req_each(add_req, l);
+	if (l->n > 1)
+		qsort(l->e, (size_t)l->n, sizeof(*l->e), by_seq);
+}
+
+static int persistent(const struct mpi_req_flight *f)
+{
+	return f->kind == FL_PRECV || f->kind == FL_PSEND;
+}
+
+/* What a checkpoint of a job cannot take with it (ckpt.c asks before the
+ * vote): requests the cut does not know (their number, and one). */
+int cut_unknown_requests(int *one)
+{
+	struct reqs l;
+	int n = 0;
+
+	list_reqs(&l);
+	for (int i = 0; i < l.n; i++) {
+		int k = l.e[i].f->kind;
+		if (k == FL_NONE || k == FL_SRECV) {
+			if (!n && one)
+				*one = l.e[i].v;
+			n++;
+		}
+	}
+	free(l.e);
+	return n;
+}
+
+static void release_real(int v)
+{
+	MPI_Request r = h_in(MK_REQUEST, v);
+	if (r == MPI_REQUEST_NULL || !r)
+		return;
+	long t = cross_enter();
+	MPI_FN(MPI_Request_free)(&r);
+	cross_leave(t);
+}
+
+/* A request the cut completed: its status, as MPI_Wait gave it. */
+static void completed(struct mpi_req_flight *f, const MPI_Status *st)
+{
+	f->st = *st;
+	f->st.MPI_ERROR = MPI_SUCCESS;
+	f->cut = FLC_DONE;
+}
+
+/* Before the drain: take back every receive still posted; stand-ins of
+ * an earlier cut are let go (made again after this one). */
+static int take_back(struct reqs *l, char *msg, size_t len)
+{
+	for (int i = 0; i < l->n; i++) {
+		struct mpi_req_flight *f = l->e[i].f;
+		int v = l->e[i].v;
+		if (f->cut == FLC_DONE) {
+			release_real(v);
+			f->loose = 1;
+			continue;
+		}
+		if (!(f->kind == FL_RECV || (f->kind == FL_PRECV && f->active)))
+			continue;
+		MPI_Request r = h_in(MK_REQUEST, v);
+		MPI_Status st;
+		memset(&st, 0, sizeof(st));
+		long t = cross_enter();
+		int rc = MPI_FN(MPI_Cancel)(&r);
+		if (rc == MPI_SUCCESS)
+			rc = MPI_FN(MPI_Wait)(&r, &st);
+		if (rc == MPI_SUCCESS && f->kind == FL_PRECV)
+			rc = MPI_FN(MPI_Request_free)(&r);
+		cross_leave(t);
+		if (rc != MPI_SUCCESS) {
+			snprintf(msg, len, "cannot take back a posted receive (MPI error %d)", rc);
+			return -1;
+		}
+		int cancelled = st.count_hi_and_cancelled & 1;
+		f->loose = 1;
+		if (cancelled && !f->cancel_asked) {
+			f->cut = FLC_REPOST;
+			continue;
+		}
+		/* it had matched a message (or the application cancelled it) */
+		if (!cancelled && !f->counted) {
+			flight_recvd(f->comm, &st);
+			f->counted = 1;
+		}
+		completed(f, &st);
+	}
+	return 0;
+}
+
+#define COMPLETE_MS 60000
+
+/* After the drain: complete every other pending request. */
+static int complete_rest(struct reqs *l, char *msg, size_t len)
+{
+	uint64_t t0 = mono_ms();
+
+	for (int i = 0; i < l->n; i++) {
+		struct mpi_req_flight *f = l->e[i].f;
+		if (f->cut != FLC_NONE)
+			continue;
+		if (!(f->kind == FL_SEND || f->kind == FL_WAIT || (f->kind == FL_PSEND && f->active)))
+			continue;
+		MPI_Request r = h_in(MK_REQUEST, l->e[i].v);
+		MPI_Status st;
+		memset(&st, 0, sizeof(st));
+		for (;;) {
+			int done = 0;
+			long t = cross_enter();
+			int rc = MPI_FN(MPI_Test)(&r, &done, &st);
+			if (rc == MPI_SUCCESS && done && f->kind == FL_PSEND)
+				rc = MPI_FN(MPI_Request_free)(&r);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS) {
+				snprintf(msg, len, "a pending request failed during the checkpoint (MPI "
+						   "error %d)", rc);
+				return -1;
+			}
+			if (done) {
+				f->loose = 1;
+				break;
+			}
+			if (mono_ms() - t0 > COMPLETE_MS) {
+				snprintf(msg, len,
+					 "a pending %s did not complete within %d s once every rank was "
+					 "in the checkpoint",
+					 f->kind == FL_WAIT ? "collective or matched receive" : "send",
+					 COMPLETE_MS / 1000);
+				return -1;
+			}
+			struct timespec ts = {0, 20000};
+			nanosleep(&ts, NULL);
+		}
+		completed(f, &st);
+	}
+	return 0;
+}
+
+/* The stand-in of a request the cut completed: a generalized request,
+ * complete, that reports the status. MPICH calls these in the lower half
+ * with its thread pointer: they touch nothing but their arguments. */
+static int standin_query(void *extra, MPI_Status *st)
+{
+	const MPI_Status *s = extra;
+	st->MPI_SOURCE = s->MPI_SOURCE;
+	st->MPI_TAG = s->MPI_TAG;
+	st->count_lo = s->count_lo;
+	st->count_hi_and_cancelled = s->count_hi_and_cancelled;
+	return MPI_SUCCESS;
+}
+
+static int standin_free(void *extra)
+{
+	(void)extra;
+	return MPI_SUCCESS;
+}
+
+static int standin_cancel(void *extra, int complete)
+{
+	(void)extra;
+	(void)complete;
+	return MPI_SUCCESS;
+}
+
+static int standin(struct mpi_req_flight *f)
+{
+	MPI_Request r = MPI_REQUEST_NULL;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Grequest_start)(standin_query, standin_free, standin_cancel, &f->st, &r);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Grequest_complete)(r);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		mpi_die("cannot make the stand-in of a completed request (MPI error %d)", rc);
+	return r;
+}
+
+typedef int persist_fn(void *, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request *);
+typedef int persist_fn_c(void *, MPI_Count, MPI_Datatype, int, int, MPI_Comm, MPI_Request *);
+
+/* The persistent request f, made again in the lower half (inactive): its
+ * real handle, or 0. */
+static int make_persistent(struct mpi_req_flight *f)
+{
+	static const int big[] = {F_MPI_Recv_init_c, F_MPI_Send_init_c, F_MPI_Bsend_init_c,
+				  F_MPI_Ssend_init_c, F_MPI_Rsend_init_c};
+	int is_c = 0;
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+		is_c |= f->init == big[i];
+	MPI_Request r = MPI_REQUEST_NULL;
+	MPI_Datatype type = h_in(MK_DATATYPE, f->type);
+	MPI_Comm comm = h_in(MK_COMM, f->comm);
+	long t = cross_enter();
+	int rc = is_c ? ((persist_fn_c *)mpi_fn[f->init])(f->buf, f->count, type, f->peer, f->tag,
+							     comm, &r)
+		      : ((persist_fn *)mpi_fn[f->init])(f->buf, (int)f->count, type, f->peer,
+							 f->tag, comm, &r);
+	cross_leave(t);
+	return rc == MPI_SUCCESS ? r : 0;
+}
+
+int cut_persistent_again(int vreq, struct mpi_req_flight *f)
+{
+	(void)vreq;
+	f->cut = FLC_NONE;
+	f->active = 0;
+	return make_persistent(f);
+}
+
+/* After the image: a real request again for every request the cut took
+ * back or completed, in posting order; after a restart, every persistent
+ * request made again. */
+static void post_again(int restarted)
+{
+	struct reqs l;
+
+	list_reqs(&l);
+	for (int i = 0; i < l.n; i++) {
+		struct mpi_req_flight *f = l.e[i].f;
+		int v = l.e[i].v, r = 0;
+		if (!f->loose && !restarted)
+			continue;
+		f->loose = 0;
+		if (f->cut == FLC_DONE) {
+			h_rebind(MK_REQUEST, v, standin(f));
+			continue;
+		}
+		if (f->cut == FLC_REPOST && f->kind == FL_RECV) {
+			MPI_Request req = MPI_REQUEST_NULL;
+			long t = cross_enter();
+			int rc = MPI_FN(MPI_Irecv_c)(f->buf, f->count, h_in(MK_DATATYPE, f->type),
+						     f->peer, f->tag, h_in(MK_COMM, f->comm), &req);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS)
+				mpi_die("cannot post a receive again after the checkpoint (MPI error %d)",
+					rc);
+			h_rebind(MK_REQUEST, v, req);
+			f->cut = FLC_NONE;
+			f->counted = 0;
+			continue;
+		}
+		if (!persistent(f))
+			continue;
+		r = make_persistent(f);
+		if (!r)
+			mpi_die("cannot make a persistent request again after the checkpoint");
+		if (f->cut == FLC_REPOST) {
+			MPI_Request req = r;
+			long t = cross_enter();
+			int rc = MPI_FN(MPI_Start)(&req);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS)
+				mpi_die("cannot start a persistent receive again (MPI error %d)", rc);
+			f->counted = 0;
+		}
+		f->cut = FLC_NONE;
+		h_rebind(MK_REQUEST, v, r);
+	}
+	free(l.e);
+}
+
 static int all_ok(int ok)
 {
 	int all = 0;
@@ -259,12 +572,18 @@ static int all_ok(int ok)
 	return rc == MPI_SUCCESS && all;
 }
 
+/* The lower half cut_before ran in: cut_after knows from it whether this
+ * is a restart. */
+static int cut_generation;
+
 int cut_before(char *msg, size_t len)
 {
 	struct comm_list l;
+	struct reqs rq;
 
 	if (!mpi_state_initialized() || mpi_state_finalized() || !fl_sent)
 		return 0;
+	cut_generation = mpi_lower_generation;
 	free(resent); /* the last cut's: all received by now (the counts say so) */
 	resent = NULL;
 	list_comms(&l);
@@ -275,10 +594,13 @@ int cut_before(char *msg, size_t len)
 		free(l.e);
 		return CUT_AGAIN;
 	}
-	ok = drain(&l, why, sizeof(why)) == 0;
+	list_reqs(&rq);
+	ok = take_back(&rq, why, sizeof(why)) == 0 && drain(&l, why, sizeof(why)) == 0 &&
+	     complete_rest(&rq, why, sizeof(why)) == 0;
+	free(rq.e);
 	free(l.e);
 	if (!all_ok(ok)) {
-		snprintf(msg, len, "%s", why[0] ? why : "another rank could not receive its messages in flight");
+		snprintf(msg, len, "%s", why[0] ? why : "another rank could not complete its part of the cut");
 		return -1;
 	}
 	return 0;
@@ -403,6 +725,7 @@ int cut_after(char *msg, size_t len)
 			mpi_die("cannot send a message in flight again (MPI error %d)", rc);
 	}
 	resent = rbuf;
+	post_again(mpi_lower_generation != cut_generation);
 	free(scount);
 	free(rcount);
 	free(sdispl);

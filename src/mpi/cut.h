@@ -16,5 +16,11 @@ int cut_before(char *msg, size_t len);
 int cut_after(char *msg, size_t len);
 /* Messages kept now. */
 size_t cut_kept(void);
+/* Live requests the cut cannot handle (their number; one of them). */
+int cut_unknown_requests(int *one);
+struct mpi_req_flight;
+/* A persistent request's stand-in was seen complete (handles.c): the
+ * request made again, inactive; its real handle, or 0. */
+int cut_persistent_again(int vreq, struct mpi_req_flight *f);
 
 #endif

@@ -10,7 +10,10 @@
  * receives after it, from the status (the application's, or one of ours
  * when it passed MPI_STATUS_IGNORE). Requests remember what they are
  * (struct mpi_req_flight): a receive's completion counts once, whichever
- * call observes it; a persistent send counts at each start.
+ * call observes it; a persistent send counts at each start. Receives and
+ * persistent requests also remember what was posted, so that the cut
+ * (cut.c) can take a receive back and post it again, or make a persistent
+ * request again in a new lower half.
  *
  * Communicators are known to the whole job by an id agreed at the first
  * checkpoint that sees them (ckpt.c), kept in their cache.
@@ -154,15 +157,62 @@ void flight_coll(MPI_Comm comm)
 		__atomic_add_fetch(&c->coll_seq, 1, __ATOMIC_RELAXED);
 }
 
-void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer)
+static unsigned long long post_seq; /* the order requests were posted in */
+
+static void mark(struct mpi_req_flight *f, int kind, MPI_Comm comm, int peer)
 {
-	struct mpi_req_flight *f = h_req_flight(vreq);
-	if (!f)
-		return;
 	f->kind = kind;
 	f->comm = comm;
 	f->peer = peer;
 	f->counted = 0;
+	f->active = kind != FL_PRECV && kind != FL_PSEND;
+	f->cancel_asked = 0;
+	f->cut = FLC_NONE;
+	f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
+}
+
+void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (f)
+		mark(f, kind, comm, peer);
+}
+
+void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int peer, void *buf,
+		      MPI_Count count, MPI_Datatype type, int tag)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f)
+		return;
+	mark(f, kind, comm, peer);
+	f->init = init;
+	f->buf = buf;
+	f->count = count;
+	f->type = type;
+	f->tag = tag;
+}
+
+void flight_adopt(MPI_Request vreq, const struct mpi_req_flight *what)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f || !what)
+		return;
+	*f = *what;
+	mark(f, what->kind, what->comm, what->peer);
+}
+
+void flight_cancel(MPI_Request vreq)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (f)
+		f->cancel_asked = 1;
+}
+
+void flight_freed(MPI_Request vreq)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (f)
+		f->cut = FLC_NONE; /* a stand-in the application frees: gone for good */
 }
 
 void flight_start(MPI_Request vreq)
@@ -173,12 +223,21 @@ void flight_start(MPI_Request vreq)
 	if (f->kind == FL_PSEND)
 		flight_sent(f->comm, f->peer, 1);
 	f->counted = 0;
+	f->cancel_asked = 0;
+	if (f->kind == FL_PRECV || f->kind == FL_PSEND) {
+		f->active = 1;
+		f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
+	}
 }
 
 void flight_done(MPI_Request vreq, const MPI_Status *st)
 {
 	struct mpi_req_flight *f = h_req_flight(vreq);
-	if (!f || (f->kind != FL_RECV && f->kind != FL_PRECV) || f->counted)
+	if (!f)
+		return;
+	if (f->kind == FL_PRECV || f->kind == FL_PSEND)
+		f->active = 0;
+	if ((f->kind != FL_RECV && f->kind != FL_PRECV && f->kind != FL_SRECV) || f->counted)
 		return;
 	f->counted = 1;
 	flight_recvd(f->comm, st);

@@ -5,6 +5,8 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "mpi/upper.h"
+
 /* Per rank of MPI_COMM_WORLD: messages sent to it, received from it. */
 extern uint64_t *fl_sent, *fl_recvd;
 extern int fl_size, fl_rank;
@@ -22,6 +24,12 @@ void flight_recvd(MPI_Comm comm, const MPI_Status *st);
 void flight_coll(MPI_Comm comm);
 void flight_new_comm(MPI_Comm comm);
 void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer);
+void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int peer, void *buf,
+		      MPI_Count count, MPI_Datatype type, int tag);
+void flight_cancel(MPI_Request vreq);
+void flight_freed(MPI_Request vreq);
+/* A blocking call's twin became a request of the application's (wait.c). */
+void flight_adopt(MPI_Request vreq, const struct mpi_req_flight *what);
 void flight_start(MPI_Request vreq);
 void flight_done(MPI_Request vreq, const MPI_Status *st);
 /* Statuses to pass down when the application ignores them. */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi/cut.h"
 #include "mpi/upper.h"
 
 #define BLOCK_SHIFT 12
@@ -190,6 +191,16 @@ int h_update(enum mpi_kind k, int v, int real_before, int real_after)
 	if (!e)
 		return h_out(k, real_after);
 	if (predefined_real(real_after)) {
+		if (k == MK_REQUEST && e->fl.cut == FLC_DONE &&
+		    (e->fl.kind == FL_PRECV || e->fl.kind == FL_PSEND)) {
+			/* a persistent request's stand-in (cut.c) completed: the
+			 * request itself again, inactive, as MPI leaves it */
+			int r = cut_persistent_again(v, &e->fl);
+			if (r) {
+				atomic_store_explicit(&e->real, r, memory_order_release);
+				return v;
+			}
+		}
 		release(k, v, e);
 		return real_after;
 	}
@@ -278,6 +289,35 @@ struct mpi_req_flight *h_req_flight(int vreq)
 {
 	struct hobj *e = entry(MK_REQUEST, vreq);
 	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->fl : NULL;
+}
+
+void h_req_each(void (*fn)(int vreq, int real, struct mpi_req_flight *f, void *arg), void *arg)
+{
+	struct htable *t = &tables[MK_REQUEST];
+	unsigned top = atomic_load_explicit(&t->top, memory_order_acquire);
+
+	for (unsigned i = 0; i < top; i++) {
+		struct hobj *b = atomic_load_explicit(&t->blocks[i >> BLOCK_SHIFT], memory_order_acquire);
+		struct hobj *e = b ? &b[i & (BLOCK_SIZE - 1)] : NULL;
+		int real = e ? atomic_load_explicit(&e->real, memory_order_acquire) : 0;
+		if (real)
+			fn(virtual_of(MK_REQUEST, i), real, &e->fl, arg);
+	}
+}
+
+/* Every live object of kind k that the lower half made (not a predefined
+ * one): fn(virtual, real, arg). */
+void h_each(enum mpi_kind k, void (*fn)(int v, int real, void *arg), void *arg)
+{
+	struct htable *t = &tables[k];
+	unsigned top = atomic_load_explicit(&t->top, memory_order_acquire);
+
+	for (unsigned i = 0; i < top; i++) {
+		struct hobj *b = atomic_load_explicit(&t->blocks[i >> BLOCK_SHIFT], memory_order_acquire);
+		int real = b ? atomic_load_explicit(&b[i & (BLOCK_SIZE - 1)].real, memory_order_acquire) : 0;
+		if (real && !predefined_real(real))
+			fn(virtual_of(k, i), real, arg);
+	}
 }
 
 void h_comm_each(void (*fn)(int vcomm, struct mpi_comm_cache *c, void *arg), void *arg)

@@ -108,15 +108,41 @@ struct mpi_comm_cache {
 	{ .rank = -1, .size = -1, .group_size = -1, .nin = -1, .nout = -1, .inter = -1 }
 /* Every live communicator's virtual handle (MPI_COMM_WORLD and
  * MPI_COMM_SELF excepted): fn(vcomm, cache, arg) for each. */
+void h_each(enum mpi_kind k, void (*fn)(int v, int real, void *arg), void *arg);
 void h_comm_each(void (*fn)(int vcomm, struct mpi_comm_cache *c, void *arg), void *arg);
-/* flight.c: what a point-to-point request is, for the counts. */
+/* flight.c: what a request is, for the counts and for the consistent cut
+ * (cut.c), which completes it, or takes it back and posts it again. */
 struct mpi_req_flight {
 	int kind; /* FL_* */
 	int comm; /* virtual */
-	int peer; /* persistent sends: the destination */
+	int peer; /* receives: the source; sends: the destination */
 	int counted; /* this activation's receive is counted */
+	/* receives and persistent requests: what was posted, to post it again */
+	void *buf;
+	MPI_Count count;
+	int type; /* virtual */
+	int tag;
+	int init; /* persistent: the enum mpi_fn of the call that made it */
+	int active; /* persistent: started and not yet seen complete */
+	int cancel_asked; /* the application called MPI_Cancel on it */
+	int cut; /* FLC_*: what the last cut did with it */
+	int loose; /* the cut left it without a real request, to be made again */
+	unsigned long long seq; /* posting order */
+	MPI_Status st; /* FLC_DONE: the status the application will see */
 };
-enum { FL_NONE, FL_RECV, FL_PRECV, FL_PSEND };
+enum {
+	FL_NONE, /* not known to the cut: a checkpoint waits until it is complete */
+	FL_RECV, /* MPI_Irecv, or a blocking receive's twin */
+	FL_PRECV, /* MPI_Recv_init */
+	FL_PSEND, /* MPI_Send_init and its modes */
+	FL_SEND, /* MPI_Isend and its modes, or a blocking send's twin */
+	FL_WAIT, /* completes once every rank is in the cut: non-blocking
+		  * collectives, MPI_Imrecv */
+	FL_SRECV, /* MPI_Isendrecv*: its receive counts; not taken back */
+};
+enum { FLC_NONE, FLC_DONE, FLC_REPOST };
+/* Every live request: fn(vreq, real, flight record, arg). */
+void h_req_each(void (*fn)(int vreq, int real, struct mpi_req_flight *f, void *arg), void *arg);
 struct mpi_req_flight *h_req_flight(int vreq);
 struct mpi_comm_cache *h_comm_cache(int vcomm);
 /* local.c: whether vcomm is an intercommunicator (0 for an unknown one). */
@@ -166,8 +192,12 @@ noreturn void mpi_unsupported(const char *name, const char *why);
  * posted twin (its real request), the loop from the start otherwise. */
 extern volatile int mpi_wait_stop;
 void mpi_wait_interrupted(void);
-int mpi_wait_resume(MPI_Request real, MPI_Status *status);
-int mpi_wait_resume_pair(struct mpi_wait_pair *pair, MPI_Status *status);
+int mpi_wait_resume(MPI_Request real, MPI_Status *status, const struct mpi_req_flight *what);
+int mpi_wait_resume_pair(struct mpi_wait_pair *pair, MPI_Status *status,
+			 const struct mpi_req_flight what[2]);
+/* ckpt.c: how many lower halves this process has loaded since its start
+ * (a restart loads a new one: pointers into the old one are void). */
+extern int mpi_lower_generation;
 
 /* local.c: what the application did with MPI itself. */
 int mpi_state_initialized(void);

@@ -11,7 +11,8 @@
 # refused before anything is launched, naming the rank; a rank killed
 # during a checkpoint abandons it and the previous one still restarts; a
 # rank that cannot be checkpointed makes every rank refuse, and the job
-# goes on.
+# goes on. Requests pending (tests/mpi/pending.c) are taken through
+# checkpoints, continues and restarts.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -219,6 +220,56 @@ if [ $c1 -ne 0 ] && grep -q 'collective is in progress on communicator MPI_COMM_
 else
 	fail "skewed collective: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
 fi
+
+# --- requests pending (tests/mpi/pending.c) ---
+# a ring window of MPI_Irecv/MPI_Isend/MPI_Issend, persistent requests on a
+# duplicate communicator with a derived datatype, an MPI_Iallreduce, and
+# ranks blocked in MPI_Recv or MPI_Sendrecv_replace while rank 0 computes:
+# every checkpoint finds requests posted and not complete. Periodic
+# checkpoints and one by command, continued to the native answer; the
+# first restarted from /, checkpointed with --kill, restarted again.
+PF=$top/build/tests/mpi/pending
+for n in 2 4; do
+	D=$T/pending$n
+	iters=$((n == 2 ? 80 : 50))
+	mkdir -p "$D/native" "$D/a"
+	timeout 120 mpiexec.mpich -n $n "$PF" "$D/native" $iters 100 >"$D/native.out" 2>&1
+	want=$(sed -n 's/^answer //p' "$D/native.out")
+	if [ -z "$want" ] || ! grep -qx ok "$D/native.out"; then
+		fail "pending, n=$n: the native run failed: $(head -5 "$D/native.out")"
+		continue
+	fi
+	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 --keep 100 -n $n "$PF" "$D/a" $iters 100 \
+		>"$D/a/run.out" 2>&1 &
+	job=$!
+	wait_ready "$D/a" $n
+	coordinator "$D/ck" >/dev/null
+	"$CAIRN" checkpoint "$D/ck" >"$D/ck1.out" 2>&1
+	c1=$?
+	wait $job
+	rc=$?
+	nck=$(grep -c '^cairn: checkpoint [0-9]* of the job:' "$D/a/run.out")
+	first=$(sed -n 's/^checkpoint \([0-9]*\) of the job.*/\1/p' "$D/ck1.out")
+	if [ $c1 -ne 0 ] || [ "$nck" -lt 2 ] || [ -z "$first" ]; then
+		fail "pending, n=$n: checkpoints: by command $c1, periodic $nck: $(cat "$D/ck1.out" "$D/a/run.out" | head -6)"
+		continue
+	fi
+	answered $rc "$D/a/run.out" "pending, n=$n: $((nck + 1)) checkpoints with requests pending (by command, by --interval 1), continued"
+	(cd / && timeout 150 "$CAIRN" restart --checkpoint "$first" "$D/ck" >"$D/r1.out" 2>&1) &
+	job=$!
+	coordinator "$D/ck" >/dev/null
+	sleep 1
+	"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill.out" 2>&1
+	ck=$?
+	wait $job
+	rc=$?
+	if [ $ck -ne 0 ] || [ $rc -ne 0 ] || grep -q '^answer' "$D/r1.out"; then
+		fail "pending, n=$n: restart of checkpoint $first, then --kill: $ck, job $rc: $(cat "$D/kill.out" "$D/r1.out" | head -6)"
+		continue
+	fi
+	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r2.out" 2>&1)
+	answered $? "$D/r2.out" "pending, n=$n: checkpoint $first restarted from /, checkpointed with --kill ($(cut -c1-40 "$D/kill.out")), restarted again"
+done
 
 # --- faults (2 ranks) ---
 n=2

@@ -1,0 +1,216 @@
+/* Requests pending across a job's checkpoint (tests/mpi/job.sh).
+ *
+ *   pending DIR ITERS STEPS
+ *
+ * Every iteration, every rank
+ *   - keeps a window of W receives posted (MPI_Irecv) from its left
+ *     neighbour and W sends (MPI_Isend, MPI_Issend in turn) to its right
+ *     one, completing the oldest of each (MPI_Wait, MPI_Waitany,
+ *     MPI_Testsome): each message must be the next one its sender sent;
+ *   - starts a persistent receive from the right and a persistent send to
+ *     the left (MPI_Recv_init, MPI_Send_init on a duplicate communicator
+ *     with a derived datatype), computes, and completes them (MPI_Waitall);
+ *   - starts an MPI_Iallreduce, computes, and waits for it;
+ *   - every fourth iteration, rank 0 computes for 6*STEPS steps without
+ *     calling MPI while the others wait for it in MPI_Recv (every other
+ *     time) or in MPI_Sendrecv_replace;
+ *   - ends with an MPI_Allreduce of what it checked.
+ * A checkpoint at any moment thus finds receives posted and not matched,
+ * sends not complete, persistent requests active or not, a collective
+ * started by every rank and not complete, and ranks blocked in receives
+ * while another computes. Rank 0 prints "answer N" (a sum over everything
+ * received) and "ok" when every check held. Each rank writes
+ * DIR/ready.RANK (its PID) after the first iteration.
+ */
+#define _GNU_SOURCE
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define W 4 /* receives and sends kept in flight on the ring */
+#define LEN 64 /* ints per ring message */
+#define PLEN 16 /* ints per persistent message */
+
+static volatile double sink;
+
+static void quiet(long steps)
+{
+	double x = 1.0;
+	for (long s = 0; s < steps; s++)
+		for (int i = 0; i < 100000; i++)
+			x = x * 1.0000001 + 1e-9;
+	sink = x;
+}
+
+static int value(int src, int seq, int i)
+{
+	return src * 1000003 + seq * 101 + i * 7;
+}
+
+int main(int argc, char **argv)
+{
+	int rank, size, bad = 0;
+	long total = 0;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: pending DIR ITERS STEPS\n");
+		return 2;
+	}
+	const char *dir = argv[1];
+	int iters = atoi(argv[2]);
+	long steps = atol(argv[3]);
+
+	MPI_Init(&argc, &argv);
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	int left = (rank + size - 1) % size, right = (rank + 1) % size;
+
+	/* the ring: receive slots filled in posting order */
+	static int rbuf[W][LEN], sbuf[W][LEN];
+	MPI_Request rreq[W], sreq[W];
+	int rseq[W], next_post = 0, next_want = 0, rhead = 0;
+	for (int k = 0; k < W; k++) {
+		rreq[k] = sreq[k] = MPI_REQUEST_NULL;
+		rseq[k] = -1;
+	}
+	for (int k = 0; k < W && next_post < iters; k++, next_post++) {
+		MPI_Irecv(rbuf[k], LEN, MPI_INT, left, 7, MPI_COMM_WORLD, &rreq[k]);
+		rseq[k] = next_post;
+	}
+
+	/* persistent requests on a duplicate, with a derived datatype */
+	MPI_Comm pcomm;
+	MPI_Datatype ptype;
+	MPI_Comm_dup(MPI_COMM_WORLD, &pcomm);
+	MPI_Type_contiguous(PLEN, MPI_INT, &ptype);
+	MPI_Type_commit(&ptype);
+	static int psend[PLEN], precv[PLEN];
+	MPI_Request preq[2];
+	MPI_Recv_init(precv, 1, ptype, right, 9, pcomm, &preq[0]);
+	MPI_Send_init(psend, 1, ptype, left, 9, pcomm, &preq[1]);
+
+	for (int it = 0; it < iters; it++) {
+		/* a send on the ring, into the oldest send slot */
+		int s = it % W;
+		if (sreq[s] != MPI_REQUEST_NULL)
+			MPI_Wait(&sreq[s], MPI_STATUS_IGNORE);
+		for (int i = 0; i < LEN; i++)
+			sbuf[s][i] = value(rank, it, i);
+		if (it % 2)
+			MPI_Issend(sbuf[s], LEN, MPI_INT, right, 7, MPI_COMM_WORLD, &sreq[s]);
+		else
+			MPI_Isend(sbuf[s], LEN, MPI_INT, right, 7, MPI_COMM_WORLD, &sreq[s]);
+
+		/* persistent: start both, compute, complete */
+		for (int i = 0; i < PLEN; i++)
+			psend[i] = value(rank, it, i) + 3;
+		MPI_Startall(2, preq);
+
+		/* a collective every rank starts now and completes later */
+		long mine = it + rank, sum = -1;
+		MPI_Request coll;
+		MPI_Iallreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD, &coll);
+
+		quiet(steps);
+
+		/* rank 0 computes alone; the others wait for it in a receive */
+		if (it % 4 == 3) {
+			int word = it * 7 + 1;
+			if (rank == 0) {
+				quiet(steps * 6);
+				for (int r = 1; r < size; r++) {
+					if (it % 8 == 3) {
+						MPI_Send(&word, 1, MPI_INT, r, 11, MPI_COMM_WORLD);
+					} else {
+						int w2 = word;
+						MPI_Sendrecv_replace(&w2, 1, MPI_INT, r, 12, r, 13, MPI_COMM_WORLD,
+								     MPI_STATUS_IGNORE);
+						bad += w2 != word + r;
+						total += w2;
+					}
+				}
+			} else {
+				int got = -1;
+				MPI_Status st;
+				if (it % 8 == 3) {
+					MPI_Recv(&got, 1, MPI_INT, 0, 11, MPI_COMM_WORLD, &st);
+				} else {
+					got = word + rank;
+					MPI_Sendrecv_replace(&got, 1, MPI_INT, 0, 13, 0, 12, MPI_COMM_WORLD, &st);
+				}
+				bad += got != word || st.MPI_SOURCE != 0;
+				total += got;
+			}
+		}
+
+		/* the oldest ring receive: the next message its sender sent */
+		int h = rhead;
+		MPI_Status st;
+		if (it % 3 == 0) {
+			MPI_Wait(&rreq[h], &st);
+		} else {
+			/* MPI_Waitany on the oldest alone: the others may complete
+			 * too, but the oldest must hold the oldest message */
+			int idx = -1;
+			MPI_Waitany(1, &rreq[h], &idx, &st);
+			bad += idx != 0;
+		}
+		int cnt = -1;
+		MPI_Get_count(&st, MPI_INT, &cnt);
+		bad += cnt != LEN || st.MPI_SOURCE != left || st.MPI_TAG != 7;
+		for (int i = 0; i < LEN; i++)
+			bad += rbuf[h][i] != value(left, next_want, i);
+		bad += rseq[h] != next_want;
+		total += rbuf[h][LEN - 1] % 1000;
+		next_want++;
+		if (next_post < iters) {
+			MPI_Irecv(rbuf[h], LEN, MPI_INT, left, 7, MPI_COMM_WORLD, &rreq[h]);
+			rseq[h] = next_post++;
+		}
+		rhead = (rhead + 1) % W;
+
+		/* some sends may have completed meanwhile */
+		int outc = 0, idx[W];
+		MPI_Testsome(W, sreq, &outc, idx, MPI_STATUSES_IGNORE);
+
+		MPI_Status pst[2];
+		MPI_Waitall(2, preq, pst);
+		for (int i = 0; i < PLEN; i++)
+			bad += precv[i] != value(right, it, i) + 3;
+		bad += pst[0].MPI_SOURCE != right || pst[0].MPI_TAG != 9;
+		total += precv[0] % 1000;
+
+		MPI_Wait(&coll, MPI_STATUS_IGNORE);
+		bad += sum != (long)it * size + (long)size * (size - 1) / 2;
+		total += sum;
+
+		long pair[2] = {total, bad}, all[2];
+		MPI_Allreduce(pair, all, 2, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+		if (it == iters - 1) {
+			total = all[0];
+			bad = (int)all[1];
+		}
+		if (it == 0) {
+			char p[4096];
+			snprintf(p, sizeof(p), "%s/ready.%d", dir, rank);
+			FILE *f = fopen(p, "w");
+			if (f) {
+				fprintf(f, "%d\n", (int)getpid());
+				fclose(f);
+			}
+		}
+	}
+	MPI_Waitall(W, sreq, MPI_STATUSES_IGNORE);
+	MPI_Request_free(&preq[0]);
+	MPI_Request_free(&preq[1]);
+	MPI_Type_free(&ptype);
+	MPI_Comm_free(&pcomm);
+	if (rank == 0) {
+		printf("answer %ld\n", total);
+		printf(bad ? "bad %d\n" : "ok\n", bad);
+	}
+	MPI_Finalize();
+	return 0;
+}
