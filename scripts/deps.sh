@@ -2,7 +2,7 @@
 # Installs the Debian packages cairn needs to build and test, when missing.
 # Quiet when everything is there. As non-root, says what is missing.
 set -euo pipefail
-need=(gcc make libc6-dev libxxhash-dev pkgconf mpich libmpich-dev xz-utils pigz bc python3 coreutils util-linux procps netpipe-mpich2)
+need=(gcc make libc6-dev libxxhash-dev pkgconf mpich libmpich-dev xz-utils pigz bc python3 coreutils util-linux procps netpipe-mpich2 yorick-mpy-mpich2)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
