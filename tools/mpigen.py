@@ -401,8 +401,12 @@ def request_flight(f, pw):
         return 'flight_mark(*request, FL_SEND, comm, dest)'
     if 'imrecv' in pw:
         return 'flight_mark(*request, FL_WAIT, MPI_COMM_NULL, 0)'
-    if COLL_RE.match(f.name) and f.name.startswith('MPI_I') and '_init' not in f.name:
-        return 'flight_mark(*request, FL_WAIT, comm, 0)'
+    if nb_collective(f):
+        ps = coll_again_params(f)
+        if ps is None:
+            return 'flight_mark_coll(*request, comm, fl_cidx, 0, NULL, 0)'
+        return 'flight_mark_coll(*request, comm, fl_cidx, F_%s + 1, %s, %d)' % (
+            f.name, coll_args([p.name for p in ps]), len(ps))
     return None
 
 
@@ -417,8 +421,71 @@ def twin_flight(f):
     if re.match(r'^MPI_Mrecv(_c)?$', f.name):
         return '{ .kind = FL_WAIT, .comm = MPI_COMM_NULL }'
     if COLL_RE.match(f.name):
-        return '{ .kind = FL_WAIT, .comm = comm }'
+        return '{ .kind = FL_WAIT, .comm = comm, %s }' % coll_twin_desc(f)
     return '{ .kind = FL_NONE, .comm = MPI_COMM_NULL }'
+
+
+FUNCS = {}  # name -> Function, for the collectives' twins (gen)
+COLL_ARGS = 10  # MPI_COLL_ARGS (src/mpi/upper.h)
+
+
+def nb_collective(f):
+    """A non-blocking collective (MPI_Ibcast...), not a persistent one."""
+    return COLL_RE.match(f.name) and f.name.startswith('MPI_I') and '_init' not in f.name and \
+        any(p.name == 'comm' for p in f.params)
+
+
+def coll_again_params(g):
+    """The parameters a non-blocking collective g is started again with
+    after a restart (mpi_coll_again), or None if it cannot be: handles
+    other than single int handles (arrays of datatypes...)."""
+    if not g or not nb_collective(g) or g.impl != 'generated':
+        return None
+    ps = [p for p in g.params if not (p.kind == 'request' and p.dir == 'out')]
+    if len(ps) != len(g.params) - 1 or len(ps) > COLL_ARGS:
+        return None
+    for p in ps:
+        if p.kind and (p.array or p.by_pointer or p.kind in POINTER_KINDS or p.dir != 'in'):
+            return None
+    return ps
+
+
+def coll_args(names):
+    return '(long[]){ %s }' % ', '.join('(long)%s' % n for n in names)
+
+
+def coll_twin_desc(f):
+    """A blocking collective's twin, interrupted: which collective, how to
+    start it again."""
+    g = FUNCS.get(f.waits)
+    ps = coll_again_params(g)
+    mine = [p.name for p in f.params if p.role != 'out status']
+    if ps is None or [p.name for p in ps] != mine:
+        return '.cidx = fl_cidx, .again = 0'
+    return '.cidx = fl_cidx, .again = F_%s + 1, .args = { %s }' % (
+        g.name, ', '.join('(long)%s' % n for n in mine))
+
+
+def gen_coll_again(funcs):
+    """mpi_coll_again: a collective the cut left pending, started again."""
+    out = ['int mpi_coll_again(const struct mpi_req_flight *f, MPI_Request *real)', '{',
+           '	const long *a = f->args;', '	(void)a;', '	switch (f->again - 1) {']
+    for g in funcs:
+        ps = coll_again_params(g)
+        if ps is None:
+            continue
+        args = []
+        for i, p in enumerate(ps):
+            if p.kind:
+                args.append('h_in(MK_%s, (int)a[%d])' % (p.kind.upper(), i))
+            elif p.dims:
+                args.append('(%s *)a[%d]' % (p.ctype, i))
+            else:
+                args.append('(%s)a[%d]' % (p.ctype, i))
+        out.append('	case F_%s:' % g.name)
+        out.append('		return MPI_FN(%s)(%s, real);' % (g.name, ', '.join(args)))
+    out += ['	default:', '		return MPI_ERR_INTERN;', '	}', '}', '']
+    return out
 
 
 def status_arg(f):
@@ -486,8 +553,10 @@ def gen_wrapper(f):
     stn = next((p.name for p in f.params if p.role.startswith('out statuses(')), None)
     subst = {}
     flag = ' && *flag' if any(p.name == 'flag' for p in f.params) else ''
-    if COLL_RE.match(f.name) and any(p.name == 'comm' for p in f.params):
-        w('\tflight_coll(comm);')
+    coll = COLL_RE.match(f.name) and any(p.name == 'comm' for p in f.params)
+    if coll:
+        w('\tlong long fl_cidx = flight_coll(comm);')
+        w('\t(void)fl_cidx;')
     if 'send' in pw:
         w('\tflight_sent(comm, dest, 1);')
     if st1 and any(x in pw for x in ('recv', 'complete-one', 'complete-any')):
@@ -627,6 +696,8 @@ def gen_wrapper(f):
         w('\t\trc = mpi_wait_resume(w_req, %s, &w_fl);' % subst.get(status_arg(f), status_arg(f)))
         w('\t}')
     # counts, before the requests are released
+    if coll and not f.name.startswith('MPI_I') and '_init' not in f.name:
+        w('\tif (rc == MPI_SUCCESS)\n\t\tflight_coll_done(comm, fl_cidx);')
     if 'send' in pw:
         w('\tif (rc != MPI_SUCCESS)\n\t\tflight_sent(comm, dest, -1);')
     if 'recv' in pw:
@@ -717,10 +788,12 @@ def gen(funcs, cfg, consts, outdir):
     write(os.path.join(outdir, 'mpi_gen.h'), '\n'.join(h) + '\n')
 
     c = [banner, '#include "mpi/upper.h"', '#include "mpi/log.h"', '#include "mpi/flight.h"\n']
+    FUNCS.update((f.name, f) for f in ex)
     for f in ex:
         c += gen_wrapper(f)
         c.append('extern __typeof__(%s) %s __attribute__((weak, alias("%s"), visibility("default")));\n'
                  % (f.pname, f.name, f.pname))
+    c += gen_coll_again(ex)
     write(os.path.join(outdir, 'wrappers.c'), '\n'.join(c))
 
     n = [banner, '#include "mpi_gen.h"\n', 'const char *const mpi_fn_names[MPI_FN_COUNT] = {']

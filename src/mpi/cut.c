@@ -6,10 +6,14 @@
  *
  *   1. The ranks compare how many collectives each has started on each
  *      communicator (known to the job by the id it got when it was made,
- *      flight_new_comm): a rank that has left a collective another has not
- *      entered would leave that collective's messages in a lower half that
- *      the checkpoint throws away, so such a checkpoint is refused (the
- *      coordinator tries again a moment later).
+ *      flight_new_comm) and the last each saw complete: a rank that has
+ *      completed a collective another has not entered (the root of a
+ *      broadcast) would leave that collective's messages in a lower half
+ *      that the checkpoint throws away, so such a checkpoint is refused
+ *      (the coordinator tries again a moment later). Ranks that wait in a
+ *      collective another has not started are fine: the collective stays
+ *      pending on a continue, and is started again in the new lower half
+ *      after a restart, where nobody has started it yet.
  *   2. The ranks exchange how many messages each sent to each other
  *      (flight.c); every rank then receives, from every communicator it
  *      holds, whatever was sent to it and not yet received, until its
@@ -21,7 +25,8 @@
  *      are drained instead; one that cannot be cancelled has completed,
  *      and is counted. After the drain every other pending request (sends,
  *      non-blocking collectives every rank has started, MPI_Imrecv) can
- *      complete, and is completed. No request is left in the lower half.
+ *      complete, and is completed. Only collectives some rank has not
+ *      started are left in the lower half (step 1).
  *   4. All ranks agree that each succeeded.
  *
  * After the image (cut_after: on continue, or after a restart once the
@@ -73,6 +78,7 @@ static uint64_t mono_ms(void)
 struct comm_ent {
 	int vcomm, real, inter;
 	struct mpi_comm_cache *c;
+	long long min_seq; /* the fewest collectives any rank started on it */
 };
 
 struct comm_list {
@@ -95,6 +101,7 @@ static void add_comm(int vcomm, struct mpi_comm_cache *c, void *arg)
 	e->c = c;
 	e->real = h_in(MK_COMM, vcomm);
 	e->inter = c->inter;
+	e->min_seq = c->coll_seq;
 }
 
 static void list_comms(struct comm_list *l)
@@ -105,11 +112,15 @@ static void list_comms(struct comm_list *l)
 }
 
 /* 1 above: every rank's communicators (their ids, given when they were
- * made: flight_new_comm) and how many collectives it started on each, to
- * all, over cairn's own communicator: never a collective on the
- * application's, where one rank may be a collective ahead. */
+ * made: flight_new_comm), how many collectives it started on each and the
+ * last it saw complete, to all, over cairn's own communicator: never a
+ * collective on the application's, where one rank may be a collective
+ * ahead. A rank may have started collectives others have not (it waits in
+ * them: they stay pending, or are started again after a restart), but none
+ * may have completed one another has not started: its part is over, and
+ * the messages it left for the others would be lost with the lower half. */
 struct seqent {
-	long long gid, seq;
+	long long gid, seq, done;
 };
 
 static int agree_comms(struct comm_list *l, char *msg, size_t len)
@@ -126,6 +137,7 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 			continue; /* made by no call cairn knows: refused elsewhere */
 		mine[n].gid = gid;
 		mine[n].seq = e->c->coll_seq;
+		mine[n].done = e->c->coll_done;
 		n++;
 	}
 	int mycount = n * (int)(sizeof(struct seqent) / sizeof(long long));
@@ -156,25 +168,32 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 	}
 	int ok = 1;
 	size_t nall = (size_t)tot / (sizeof(struct seqent) / sizeof(long long));
-	for (int i = 0; i < n && ok; i++)
+	for (int i = 0; i < n && ok; i++) {
+		long long lo = mine[i].seq, hi = mine[i].done;
 		for (size_t j = 0; j < nall; j++)
-			if (all[j].gid == mine[i].gid && all[j].seq != mine[i].seq) {
-				int vcomm = MPI_COMM_WORLD;
-				for (int k = 0; k < l->n; k++)
-					if ((l->e[k].vcomm == MPI_COMM_WORLD ? 0 : l->e[k].c->gid) == mine[i].gid)
-						vcomm = l->e[k].vcomm;
-				char name[MPI_MAX_OBJECT_NAME] = "";
-				int nl = 0;
-				t = cross_enter();
-				MPI_FN(MPI_Comm_get_name)(h_in(MK_COMM, vcomm), name, &nl);
-				cross_leave(t);
-				snprintf(msg, len,
-					 "a collective is in progress on communicator %s (this rank has "
-					 "started %lld collectives on it, another %lld)",
-					 name[0] ? name : "(unnamed)", mine[i].seq, all[j].seq);
-				ok = 0;
-				break;
+			if (all[j].gid == mine[i].gid) {
+				lo = all[j].seq < lo ? all[j].seq : lo;
+				hi = all[j].done > hi ? all[j].done : hi;
 			}
+		int vcomm = MPI_COMM_WORLD;
+		for (int k = 0; k < l->n; k++)
+			if ((l->e[k].vcomm == MPI_COMM_WORLD ? 0 : l->e[k].c->gid) == mine[i].gid) {
+				vcomm = l->e[k].vcomm;
+				l->e[k].min_seq = lo;
+			}
+		if (hi <= lo)
+			continue;
+		char name[MPI_MAX_OBJECT_NAME] = "";
+		int nl = 0;
+		t = cross_enter();
+		MPI_FN(MPI_Comm_get_name)(h_in(MK_COMM, vcomm), name, &nl);
+		cross_leave(t);
+		snprintf(msg, len,
+			 "a collective is in progress on communicator %s (a rank has completed "
+			 "collective %lld on it, another has started only %lld)",
+			 name[0] ? name : "(unnamed)", hi, lo);
+		ok = 0;
+	}
 	free(mine);
 	free(all);
 	return ok ? 0 : -1;
@@ -348,6 +367,35 @@ static void completed(struct mpi_req_flight *f, const MPI_Status *st)
 	f->cut = FLC_DONE;
 }
 
+/* Collectives this rank started that another has not: left pending on a
+ * continue, started again after a restart (post_again). One that cannot
+ * be started again (arrays of datatypes) waits for another try. */
+static int mark_ahead(struct reqs *rq, struct comm_list *l, char *msg, size_t len)
+{
+	for (int i = 0; i < rq->n; i++) {
+		struct mpi_req_flight *f = rq->e[i].f;
+		if (f->kind != FL_WAIT || f->comm == MPI_COMM_NULL || !f->cidx || f->cut != FLC_NONE)
+			continue;
+		long long lo = f->cidx;
+		for (int k = 0; k < l->n; k++)
+			if (l->e[k].vcomm == f->comm)
+				lo = l->e[k].min_seq;
+		if (f->cidx <= lo)
+			continue;
+		if (!f->again) {
+			snprintf(msg, len,
+				 "the rank waits in a collective (number %lld on its communicator) that "
+				 "another rank has not started, of a kind cairn cannot start again "
+				 "after a restart",
+				 f->cidx);
+			return -1;
+		}
+		f->cut = FLC_AHEAD;
+		f->loose = 1;
+	}
+	return 0;
+}
+
 /* Before the drain: take back every receive still posted; stand-ins of
  * an earlier cut are let go (made again after this one). */
 static int take_back(struct reqs *l, char *msg, size_t len)
@@ -422,6 +470,8 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 			}
 			if (done) {
 				f->loose = 1;
+				if (f->kind == FL_WAIT)
+					flight_coll_done(f->comm, f->cidx);
 				break;
 			}
 			if (mono_ms() - t0 > COMPLETE_MS) {
@@ -529,6 +579,19 @@ static void post_again(int restarted)
 			h_rebind(MK_REQUEST, v, standin(f));
 			continue;
 		}
+		if (f->cut == FLC_AHEAD) {
+			f->cut = FLC_NONE;
+			if (!restarted)
+				continue; /* still pending in the same lower half */
+			MPI_Request req = MPI_REQUEST_NULL;
+			long t = cross_enter();
+			int rc = mpi_coll_again(f, &req);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS)
+				mpi_die("cannot start a collective again after the restart (MPI error %d)", rc);
+			h_rebind(MK_REQUEST, v, req);
+			continue;
+		}
 		if (f->cut == FLC_REPOST && f->kind == FL_RECV) {
 			MPI_Request req = MPI_REQUEST_NULL;
 			long t = cross_enter();
@@ -587,14 +650,15 @@ int cut_before(char *msg, size_t len)
 	free(resent); /* the last cut's: all received by now (the counts say so) */
 	resent = NULL;
 	list_comms(&l);
+	list_reqs(&rq);
 	char why[512] = "";
-	int ok = agree_comms(&l, why, sizeof(why)) == 0;
+	int ok = agree_comms(&l, why, sizeof(why)) == 0 && mark_ahead(&rq, &l, why, sizeof(why)) == 0;
 	if (!all_ok(ok)) {
 		snprintf(msg, len, "%s", why[0] ? why : "another rank is inside a collective");
+		free(rq.e);
 		free(l.e);
 		return CUT_AGAIN;
 	}
-	list_reqs(&rq);
 	ok = take_back(&rq, why, sizeof(why)) == 0 && drain(&l, why, sizeof(why)) == 0 &&
 	     complete_rest(&rq, why, sizeof(why)) == 0;
 	free(rq.e);

@@ -150,11 +150,21 @@ void flight_recvd(MPI_Comm comm, const MPI_Status *st)
 		__atomic_add_fetch(&fl_recvd[w], 1, __ATOMIC_RELAXED);
 }
 
-void flight_coll(MPI_Comm comm)
+long long flight_coll(MPI_Comm comm)
 {
 	struct mpi_comm_cache *c = h_comm_cache(comm);
-	if (c)
-		__atomic_add_fetch(&c->coll_seq, 1, __ATOMIC_RELAXED);
+	return c ? __atomic_add_fetch(&c->coll_seq, 1, __ATOMIC_RELAXED) : 0;
+}
+
+void flight_coll_done(MPI_Comm comm, long long cidx)
+{
+	struct mpi_comm_cache *c = h_comm_cache(comm);
+	if (!c || cidx <= 0)
+		return;
+	long long was = __atomic_load_n(&c->coll_done, __ATOMIC_RELAXED);
+	while (was < cidx &&
+	       !__atomic_compare_exchange_n(&c->coll_done, &was, cidx, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
 }
 
 static unsigned long long post_seq; /* the order requests were posted in */
@@ -168,6 +178,8 @@ static void mark(struct mpi_req_flight *f, int kind, MPI_Comm comm, int peer)
 	f->active = kind != FL_PRECV && kind != FL_PSEND;
 	f->cancel_asked = 0;
 	f->cut = FLC_NONE;
+	f->cidx = 0;
+	f->again = 0;
 	f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
 }
 
@@ -199,6 +211,21 @@ void flight_adopt(MPI_Request vreq, const struct mpi_req_flight *what)
 		return;
 	*f = *what;
 	mark(f, what->kind, what->comm, what->peer);
+	f->cidx = what->cidx;
+	f->again = what->again;
+}
+
+void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again, const long *args,
+		      int nargs)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f)
+		return;
+	mark(f, FL_WAIT, comm, 0);
+	f->cidx = cidx;
+	f->again = nargs <= MPI_COLL_ARGS ? again : 0;
+	for (int i = 0; i < nargs && i < MPI_COLL_ARGS; i++)
+		f->args[i] = args[i];
 }
 
 void flight_cancel(MPI_Request vreq)
@@ -237,6 +264,8 @@ void flight_done(MPI_Request vreq, const MPI_Status *st)
 		return;
 	if (f->kind == FL_PRECV || f->kind == FL_PSEND)
 		f->active = 0;
+	if (f->kind == FL_WAIT && f->cidx)
+		flight_coll_done(f->comm, f->cidx);
 	if ((f->kind != FL_RECV && f->kind != FL_PRECV && f->kind != FL_SRECV) || f->counted)
 		return;
 	f->counted = 1;

@@ -21,7 +21,13 @@ int flight_world_rank(MPI_Comm comm, int rank);
 /* Hooks of the generated wrappers (`p2p` in the overrides). */
 void flight_sent(MPI_Comm comm, int dest, int delta);
 void flight_recvd(MPI_Comm comm, const MPI_Status *st);
-void flight_coll(MPI_Comm comm);
+/* A collective started on comm: its number there (1 up); one seen
+ * complete. */
+long long flight_coll(MPI_Comm comm);
+void flight_coll_done(MPI_Comm comm, long long cidx);
+/* A non-blocking collective's request: which one, how to start it again. */
+void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again, const long *args,
+		      int nargs);
 void flight_new_comm(MPI_Comm comm);
 void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer);
 void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int peer, void *buf,

@@ -99,10 +99,12 @@ struct mpi_comm_cache {
 	int inter; /* an intercommunicator */
 	/* flight.c: the MPI_COMM_WORLD rank of each rank of its (remote)
 	 * group, or NULL until asked; its job-wide id (0: none yet); the
-	 * collectives this rank started on it */
+	 * collectives this rank started on it, and the highest of them (by
+	 * their number, 1 up) it has seen complete */
 	int *_Atomic world;
 	long long gid;
 	long long coll_seq;
+	long long coll_done;
 };
 #define MPI_COMM_CACHE_INIT \
 	{ .rank = -1, .size = -1, .group_size = -1, .nin = -1, .nout = -1, .inter = -1 }
@@ -112,6 +114,7 @@ void h_each(enum mpi_kind k, void (*fn)(int v, int real, void *arg), void *arg);
 void h_comm_each(void (*fn)(int vcomm, struct mpi_comm_cache *c, void *arg), void *arg);
 /* flight.c: what a request is, for the counts and for the consistent cut
  * (cut.c), which completes it, or takes it back and posts it again. */
+#define MPI_COLL_ARGS 10
 struct mpi_req_flight {
 	int kind; /* FL_* */
 	int comm; /* virtual */
@@ -129,7 +132,17 @@ struct mpi_req_flight {
 	int loose; /* the cut left it without a real request, to be made again */
 	unsigned long long seq; /* posting order */
 	MPI_Status st; /* FLC_DONE: the status the application will see */
+	/* collectives: which of comm's collectives it is (1 up), and how to
+	 * start it again in a new lower half: the enum mpi_fn of its
+	 * non-blocking form (0: it cannot be) and its arguments, the
+	 * request's excepted, handles virtual (mpi_coll_again) */
+	long long cidx;
+	int again;
+	long args[MPI_COLL_ARGS];
 };
+/* Start the collective f describes again, as its non-blocking form, in
+ * the lower half now loaded (generated: wrappers.c). */
+int mpi_coll_again(const struct mpi_req_flight *f, MPI_Request *real);
 enum {
 	FL_NONE, /* not known to the cut: a checkpoint waits until it is complete */
 	FL_RECV, /* MPI_Irecv, or a blocking receive's twin */
@@ -140,7 +153,9 @@ enum {
 		  * collectives, MPI_Imrecv */
 	FL_SRECV, /* MPI_Isendrecv*: its receive counts; not taken back */
 };
-enum { FLC_NONE, FLC_DONE, FLC_REPOST };
+/* FLC_AHEAD: a collective some rank has not started yet: left pending
+ * (continue) or started again (restart) */
+enum { FLC_NONE, FLC_DONE, FLC_REPOST, FLC_AHEAD };
 /* Every live request: fn(vreq, real, flight record, arg). */
 void h_req_each(void (*fn)(int vreq, int real, struct mpi_req_flight *f, void *arg), void *arg);
 struct mpi_req_flight *h_req_flight(int vreq);

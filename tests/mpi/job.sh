@@ -224,22 +224,25 @@ fi
 # --- requests pending (tests/mpi/pending.c) ---
 # a ring window of MPI_Irecv/MPI_Isend/MPI_Issend, persistent requests on a
 # duplicate communicator with a derived datatype, an MPI_Iallreduce, and
-# ranks blocked in MPI_Recv or MPI_Sendrecv_replace while rank 0 computes:
-# every checkpoint finds requests posted and not complete. Periodic
-# checkpoints and one by command, continued to the native answer; the
-# first restarted from /, checkpointed with --kill, restarted again.
+# ranks blocked in MPI_Recv, MPI_Sendrecv_replace or in a collective rank 0
+# has not started while it computes: every checkpoint finds requests
+# posted and not complete. Periodic checkpoints and one by command (in the
+# "lag": the others wait in an MPI_Allreduce rank 0 has not started),
+# continued to the native answer; that one restarted from / (the
+# collective started again in the new lower half), checkpointed with
+# --kill, restarted again.
 PF=$top/build/tests/mpi/pending
 for n in 2 4; do
 	D=$T/pending$n
 	iters=$((n == 2 ? 80 : 50))
 	mkdir -p "$D/native" "$D/a"
-	timeout 120 mpiexec.mpich -n $n "$PF" "$D/native" $iters 100 >"$D/native.out" 2>&1
+	timeout 120 mpiexec.mpich -n $n "$PF" "$D/native" $iters 100 lag >"$D/native.out" 2>&1
 	want=$(sed -n 's/^answer //p' "$D/native.out")
 	if [ -z "$want" ] || ! grep -qx ok "$D/native.out"; then
 		fail "pending, n=$n: the native run failed: $(head -5 "$D/native.out")"
 		continue
 	fi
-	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 --keep 100 -n $n "$PF" "$D/a" $iters 100 \
+	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 --keep 100 -n $n "$PF" "$D/a" $iters 100 lag \
 		>"$D/a/run.out" 2>&1 &
 	job=$!
 	wait_ready "$D/a" $n
@@ -254,7 +257,7 @@ for n in 2 4; do
 		fail "pending, n=$n: checkpoints: by command $c1, periodic $nck: $(cat "$D/ck1.out" "$D/a/run.out" | head -6)"
 		continue
 	fi
-	answered $rc "$D/a/run.out" "pending, n=$n: $((nck + 1)) checkpoints with requests pending (by command, by --interval 1), continued"
+	answered $rc "$D/a/run.out" "pending, n=$n: $((nck + 1)) checkpoints with requests pending (by command during a collective only some ranks had entered: $(cut -c1-50 "$D/ck1.out"); by --interval 1), continued"
 	(cd / && timeout 150 "$CAIRN" restart --checkpoint "$first" "$D/ck" >"$D/r1.out" 2>&1) &
 	job=$!
 	coordinator "$D/ck" >/dev/null

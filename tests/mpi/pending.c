@@ -13,14 +13,19 @@
  *   - starts an MPI_Iallreduce, computes, and waits for it;
  *   - every fourth iteration, rank 0 computes for 6*STEPS steps without
  *     calling MPI while the others wait for it in MPI_Recv (every other
- *     time) or in MPI_Sendrecv_replace;
+ *     time) or in MPI_Sendrecv_replace; two iterations later, the same
+ *     while the others wait in a collective rank 0 has not started (a
+ *     blocking MPI_Allreduce on the duplicate; MPI_Ibcast from rank 0 and
+ *     MPI_Wait);
  *   - ends with an MPI_Allreduce of what it checked.
  * A checkpoint at any moment thus finds receives posted and not matched,
  * sends not complete, persistent requests active or not, a collective
  * started by every rank and not complete, and ranks blocked in receives
  * while another computes. Rank 0 prints "answer N" (a sum over everything
  * received) and "ok" when every check held. Each rank writes
- * DIR/ready.RANK (its PID) after the first iteration.
+ * DIR/ready.RANK (its PID) after the first iteration. With "lag", rank 0
+ * computes for 40*STEPS steps in the second iteration while the others
+ * wait in the MPI_Allreduce: a checkpoint taken then finds them there.
  */
 #define _GNU_SOURCE
 #include <mpi.h>
@@ -55,9 +60,10 @@ int main(int argc, char **argv)
 	long total = 0;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: pending DIR ITERS STEPS\n");
+		fprintf(stderr, "usage: pending DIR ITERS STEPS [lag]\n");
 		return 2;
 	}
+	int lag = argc > 4 && !strcmp(argv[4], "lag");
 	const char *dir = argv[1];
 	int iters = atoi(argv[2]);
 	long steps = atol(argv[3]);
@@ -142,6 +148,29 @@ int main(int argc, char **argv)
 				}
 				bad += got != word || st.MPI_SOURCE != 0;
 				total += got;
+			}
+		}
+
+		/* rank 0 computes alone; the others wait for it in a collective
+		 * it has not started (a blocking MPI_Allreduce on the duplicate,
+		 * or MPI_Ibcast from rank 0 and MPI_Wait) */
+		if (it % 4 == 1) {
+			long v = it + rank, vs = -1;
+			if (rank == 0)
+				quiet(lag && it == 1 ? steps * 40 : steps * 6);
+			if (it % 8 == 1) {
+				MPI_Allreduce(&v, &vs, 1, MPI_LONG, MPI_SUM, pcomm);
+				bad += vs != (long)it * size + (long)size * (size - 1) / 2;
+				total += vs;
+			} else {
+				/* (a blocking MPI_Bcast would not match MPI_Ibcast) */
+				MPI_Request b;
+				if (rank == 0)
+					v = it * 5 + 2;
+				MPI_Ibcast(&v, 1, MPI_LONG, 0, MPI_COMM_WORLD, &b);
+				MPI_Wait(&b, MPI_STATUS_IGNORE);
+				bad += v != it * 5 + 2;
+				total += v;
 			}
 		}
 
