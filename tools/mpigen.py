@@ -243,7 +243,7 @@ def check_waits(funcs):
             raise SystemExit('mpigen: %s waits on %s, whose parameters differ' % (f.name, f.waits))
 
 
-REBUILD_KINDS = ('comm', 'group', 'datatype')
+REBUILD_KINDS = ('comm', 'group', 'datatype', 'op', 'errhandler')
 
 
 def elem_type(p):
@@ -825,7 +825,7 @@ def gen(funcs, cfg, consts, outdir):
     rp += ['int mpi_log_replay_one(int fn, struct mpi_log_reader *R)', '{', '\tswitch (fn) {']
     for f in rb:
         rp += ['\tcase F_%s:' % f.name, '\t\treturn replay_%s(R);' % f.name]
-    rp += ['\tdefault:', '\t\treturn -1;', '\t}', '}']
+    rp += ['\tdefault:', '\t\treturn mpi_log_replay_manual(fn, R);', '\t}', '}']
     write(os.path.join(outdir, 'replay.c'), '\n'.join(rp) + '\n')
 
     lw = [banner, '/* The waiting forms of the blocking calls, compiled twice: in the lower',

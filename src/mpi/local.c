@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "mpi/flight.h"
+#include "mpi/log.h"
 #include "mpi/upper.h"
 
 static int initialized, finalized;
@@ -261,6 +262,13 @@ int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op)
 	}
 	*op = h_out(MK_OP, real);
 	h_op_set_slot(*op, slot);
+	/* made again after a restart (mpi_log_replay_manual) */
+	struct mpi_log_rec *L = mpi_log_begin(f);
+	mpi_log_put(L, &tramp, sizeof(tramp));
+	mpi_log_put(L, &commute, sizeof(commute));
+	mpi_log_put(L, op, sizeof(*op));
+	mpi_log_end(L);
+	h_mark_rebuilt(MK_OP, *op);
 	return rc;
 }
 
@@ -289,7 +297,53 @@ int mpi_errhandler_create(enum mpi_fn f, void *tramp, int slot, MPI_Errhandler *
 	}
 	*errhandler = h_out(MK_ERRHANDLER, real);
 	h_errhandler_set_slot(*errhandler, slot);
+	struct mpi_log_rec *L = mpi_log_begin(f);
+	mpi_log_put(L, &tramp, sizeof(tramp));
+	mpi_log_put(L, errhandler, sizeof(*errhandler));
+	mpi_log_end(L);
+	h_mark_rebuilt(MK_ERRHANDLER, *errhandler);
 	return rc;
+}
+
+/* The records of the two functions above, in a new lower half: the same
+ * trampolines (they live in this half, restored with it), the same
+ * virtual handles, new real ones. */
+int mpi_log_replay_manual(int fn, struct mpi_log_reader *R)
+{
+	void *tramp = NULL;
+	int v = 0, commute = 0, real = 0, rc;
+	long t;
+
+	mpi_log_get(R, &tramp, sizeof(tramp));
+	switch (fn) {
+	case F_MPI_Op_create:
+	case F_MPI_Op_create_c:
+		mpi_log_get(R, &commute, sizeof(commute));
+		mpi_log_get(R, &v, sizeof(v));
+		if (mpi_log_bad(R))
+			return -1;
+		t = cross_enter();
+		rc = ((int (*)(void *, int, MPI_Op *))mpi_fn[fn])(tramp, commute, &real);
+		cross_leave(t);
+		if (rc == MPI_SUCCESS)
+			h_rebind(MK_OP, v, real);
+		return rc;
+	case F_MPI_Comm_create_errhandler:
+	case F_MPI_Errhandler_create:
+	case F_MPI_Win_create_errhandler:
+	case F_MPI_File_create_errhandler:
+		mpi_log_get(R, &v, sizeof(v));
+		if (mpi_log_bad(R))
+			return -1;
+		t = cross_enter();
+		rc = ((int (*)(void *, MPI_Errhandler *))mpi_fn[fn])(tramp, &real);
+		cross_leave(t);
+		if (rc == MPI_SUCCESS)
+			h_rebind(MK_ERRHANDLER, v, real);
+		return rc;
+	default:
+		return -1;
+	}
 }
 
 int mpi_impl_Comm_create_errhandler(MPI_Comm_errhandler_function *comm_errhandler_fn,

@@ -22,8 +22,11 @@ const void *mpi_log_get_array(struct mpi_log_reader *R, size_t *n);
 const char *mpi_log_get_str(struct mpi_log_reader *R);
 int mpi_log_bad(const struct mpi_log_reader *R); /* read past a record */
 
-/* replay.c (generated): one record, by function index. */
+/* replay.c (generated): one record, by function index; the records of the
+ * hand-written functions (user ops, error handlers: local.c) go to
+ * mpi_log_replay_manual. */
 int mpi_log_replay_one(int fn, struct mpi_log_reader *R);
+int mpi_log_replay_manual(int fn, struct mpi_log_reader *R);
 
 /* Every record, in order, in the new lower half: 0, or -1 with a message. */
 int mpi_log_replay(char *msg, size_t len);

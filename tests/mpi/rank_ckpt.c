@@ -10,10 +10,13 @@
  *
  * objects: make communicators (dup, split, from a group, Cartesian, and
  * one split from a dup that is freed before the quiet phase), groups and
- * a derived datatype before the quiet phase, and use them after it (a
- * restart must make them again in the new lower half).
- * hold-op: keep a user reduction operation through the quiet phase (a
- * checkpoint must be refused, naming it: cairn does not rebuild those).
+ * a derived datatype, a user reduction operation, a user error handler set
+ * on the duplicate and MPI_ERRORS_RETURN on the split, before the quiet
+ * phase, and use them after it (a restart must make them again in the new
+ * lower half): the op reduces, an error on the duplicate calls the
+ * handler, one on the split returns its code.
+ * hold-keyval: keep a keyval through the quiet phase (a checkpoint must be
+ * refused, naming it: cairn does not rebuild those).
  * Each rank writes DIR/ready.RANK (its PID) when its quiet phase starts:
  * STEPS steps of 100000 multiplications, then the same again to check. Rank 0 prints "answer N" and "ok" when every
  * check holds, and every rank exits non-zero otherwise.
@@ -30,6 +33,14 @@ static void user_sum(void *in, void *inout, int *len, MPI_Datatype *type)
 	(void)type;
 	for (int i = 0; i < *len; i++)
 		((long *)inout)[i] += ((long *)in)[i];
+}
+
+static int handled; /* calls of the user error handler */
+
+static void count_error(MPI_Comm *comm, int *code, ...)
+{
+	(void)comm;
+	handled += *code != MPI_SUCCESS;
 }
 
 int main(int argc, char **argv)
@@ -60,9 +71,11 @@ int main(int argc, char **argv)
 		bad++;
 	}
 	const char *mode = argc > 3 ? argv[3] : "";
-	MPI_Op held_op = MPI_OP_NULL;
-	if (!strcmp(mode, "hold-op"))
-		MPI_Op_create(user_sum, 1, &held_op);
+	int held_keyval = MPI_KEYVAL_INVALID;
+	if (!strcmp(mode, "hold-keyval"))
+		MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN, &held_keyval, NULL);
+	MPI_Op uop = MPI_OP_NULL;
+	MPI_Errhandler ueh = MPI_ERRHANDLER_NULL;
 	MPI_Comm dup = MPI_COMM_NULL, half = MPI_COMM_NULL, fromgroup = MPI_COMM_NULL,
 		 cart = MPI_COMM_NULL, orphan = MPI_COMM_NULL;
 	MPI_Group wg = MPI_GROUP_NULL, evens = MPI_GROUP_NULL;
@@ -85,6 +98,10 @@ int main(int argc, char **argv)
 		MPI_Comm_free(&tmp);
 		MPI_Type_vector(3, 2, 4, MPI_LONG, &vec);
 		MPI_Type_commit(&vec);
+		MPI_Op_create(user_sum, 1, &uop);
+		MPI_Comm_create_errhandler(count_error, &ueh);
+		MPI_Comm_set_errhandler(dup, ueh);
+		MPI_Comm_set_errhandler(half, MPI_ERRORS_RETURN);
 	}
 	MPI_Barrier(MPI_COMM_WORLD);
 
@@ -111,8 +128,8 @@ int main(int argc, char **argv)
 		bad++;
 	}
 
-	if (held_op != MPI_OP_NULL)
-		MPI_Op_free(&held_op);
+	if (held_keyval != MPI_KEYVAL_INVALID)
+		MPI_Comm_free_keyval(&held_keyval);
 	if (!strcmp(mode, "objects")) {
 		/* each object, in the (maybe new) lower half */
 		char name[MPI_MAX_OBJECT_NAME];
@@ -172,6 +189,22 @@ int main(int argc, char **argv)
 				in[9]);
 			bad++;
 		}
+		long us = 0, uv = rank + 1;
+		MPI_Allreduce(&uv, &us, 1, MPI_LONG, uop, MPI_COMM_WORLD);
+		if (us != (long)size * (size + 1) / 2) {
+			fprintf(stderr, "rank %d: user op: sum %ld\n", rank, us);
+			bad++;
+		}
+		/* an error on each: a rank that does not exist */
+		int erc = MPI_Send(&uv, 1, MPI_LONG, size + 5, 0, dup);
+		int hrc = MPI_Send(&uv, 1, MPI_LONG, size + 5, 0, half);
+		if (handled != 1 || erc == MPI_SUCCESS || hrc == MPI_SUCCESS) {
+			fprintf(stderr, "rank %d: error handlers: %d calls, codes %d %d\n", rank, handled,
+				erc, hrc);
+			bad++;
+		}
+		MPI_Op_free(&uop);
+		MPI_Errhandler_free(&ueh);
 		MPI_Comm_free(&dup);
 		MPI_Comm_free(&half);
 		if (fromgroup != MPI_COMM_NULL)
