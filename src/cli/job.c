@@ -89,6 +89,7 @@ static struct {
 	unsigned number;
 	unsigned flags;
 	uint64_t t0;
+	uint64_t t_first; /* the first attempt's start, when it was tried again */
 	int client; /* the `cairn checkpoint` waiting for it, or -1 */
 	int aborted;
 	char why[1000];
@@ -413,6 +414,8 @@ static void start_round(unsigned flags, int client)
 	J.aborted = 0;
 	J.why[0] = 0;
 	J.t0 = mono_ns();
+	if (!J.tries)
+		J.t_first = J.t0;
 	struct job_ckpt ck;
 	for (int r = 0; r < MAX_RANKS; r++) {
 		if (!J.c[r])
@@ -566,16 +569,19 @@ static void finish_round(void)
 	}
 	fsync_path(J.dir);
 	to_all(JOB_COMMIT, &v, sizeof(v));
-	uint64_t took = mono_ns() - J.t0;
+	uint64_t took = mono_ns() - J.t_first;
 	char hs[32];
 	human_size(total, hs, sizeof(hs));
 	rep.status = 0;
 	rep.size = total;
 	rep.total_ns = took;
 	rep.pause_ns = pause;
+	char tries[64] = "";
+	if (J.tries)
+		snprintf(tries, sizeof(tries), " (%d attempts)", J.tries + 1);
 	snprintf(rep.msg, sizeof(rep.msg),
-		 "checkpoint %u of the job: %d ranks, %s in %.1500s, %.3f s, longest pause %.3f s", J.number,
-		 J.size, hs, fin, (double)took / 1e9, (double)pause / 1e9);
+		 "checkpoint %u of the job: %d ranks, %s in %.1500s, %.3f s%s, longest pause %.3f s",
+		 J.number, J.size, hs, fin, (double)took / 1e9, tries, (double)pause / 1e9);
 	if (J.client < 0)
 		say("%s", rep.msg);
 	J.active = 0;

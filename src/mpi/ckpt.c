@@ -30,6 +30,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +50,34 @@ int mpi_inside;
 volatile int mpi_gate;
 int mpi_lower_generation;
 
+static void open_gate(void);
+static uint64_t mono_ms(void);
+
+/* A rank a collective ahead of others, after a refused attempt: its gate
+ * stays closed so that the others can catch up before the next attempt
+ * (cut.c, cut_hold), until this time (ms) unless an attempt comes. */
+static uint64_t hold_until;
+static pthread_mutex_t hold_mu = PTHREAD_MUTEX_INITIALIZER;
+#define HOLD_MS 2000
+
 /* Threads wait here while a checkpoint holds the library. */
 static void gate_sleep(void)
 {
-	while (__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST))
-		syscall(SYS_futex, &mpi_gate, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+	while (__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST)) {
+		if (!__atomic_load_n(&hold_until, __ATOMIC_SEQ_CST)) {
+			syscall(SYS_futex, &mpi_gate, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+			continue;
+		}
+		pthread_mutex_lock(&hold_mu);
+		uint64_t h = __atomic_load_n(&hold_until, __ATOMIC_SEQ_CST);
+		if (h && mono_ms() >= h) {
+			__atomic_store_n(&hold_until, 0, __ATOMIC_SEQ_CST);
+			open_gate(); /* no attempt came: the job goes on */
+		}
+		pthread_mutex_unlock(&hold_mu);
+		struct timespec ts = { 0, 100000000 };
+		syscall(SYS_futex, &mpi_gate, FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+	}
 }
 
 /* Entering the library (mpi_call_begin) while the gate is closed: step
@@ -295,6 +319,10 @@ static int on_checkpoint(void *arg)
 		return rt_checkpoint(CAIRN_TEMP_FAILURE,
 				     "the MPI lower half 'dlmopen' (a test provider) cannot be checkpointed");
 	transient = 0;
+	/* a hold from the last attempt ends here: this attempt has the gate */
+	pthread_mutex_lock(&hold_mu);
+	__atomic_store_n(&hold_until, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&hold_mu);
 	/* A job's checkpoint: the consistent cut (cut.c). A checkpoint of
 	 * this rank alone (cairn checkpoint PID) has nobody to agree with. */
 	in_job = rt_job_ranks && rt_job_ranks() >= 0;
@@ -314,7 +342,10 @@ static int on_checkpoint(void *arg)
 			rt_job_retry();
 		cut_after(again, sizeof(again));
 		mpi_depth--;
-		open_gate();
+		if (cut == CUT_AGAIN && cut_hold())
+			__atomic_store_n(&hold_until, mono_ms() + HOLD_MS, __ATOMIC_SEQ_CST);
+		else
+			open_gate();
 		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
 		return 0;
 	}

@@ -123,6 +123,14 @@ struct seqent {
 	long long gid, seq, done;
 };
 
+/* the last agreement found this rank ahead only (cut_hold) */
+static int hold;
+
+int cut_hold(void)
+{
+	return hold;
+}
+
 static int agree_comms(struct comm_list *l, char *msg, size_t len)
 {
 	struct seqent *mine = calloc((size_t)l->n + 1, sizeof(*mine));
@@ -166,9 +174,9 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 		snprintf(msg, len, "cannot compare the collectives started (MPI error %d)", rc);
 		return -1;
 	}
-	int ok = 1;
+	int ok = 1, ahead = 0, behind = 0;
 	size_t nall = (size_t)tot / (sizeof(struct seqent) / sizeof(long long));
-	for (int i = 0; i < n && ok; i++) {
+	for (int i = 0; i < n; i++) {
 		long long lo = mine[i].seq, hi = mine[i].done;
 		for (size_t j = 0; j < nall; j++)
 			if (all[j].gid == mine[i].gid) {
@@ -183,6 +191,10 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 			}
 		if (hi <= lo)
 			continue;
+		ahead |= mine[i].seq > lo;
+		behind |= mine[i].seq < hi;
+		if (!ok)
+			continue;
 		char name[MPI_MAX_OBJECT_NAME] = "";
 		int nl = 0;
 		t = cross_enter();
@@ -194,6 +206,7 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 			 name[0] ? name : "(unnamed)", hi, lo);
 		ok = 0;
 	}
+	hold = ahead && !behind;
 	free(mine);
 	free(all);
 	return ok ? 0 : -1;
@@ -647,6 +660,7 @@ int cut_before(char *msg, size_t len)
 	if (!mpi_state_initialized() || mpi_state_finalized() || !fl_sent)
 		return 0;
 	cut_generation = mpi_lower_generation;
+	hold = 0;
 	free(resent); /* the last cut's: all received by now (the counts say so) */
 	resent = NULL;
 	list_comms(&l);

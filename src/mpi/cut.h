@@ -11,6 +11,10 @@
  * later (a collective in progress). cut_after() runs in either case. */
 #define CUT_AGAIN (-2)
 int cut_before(char *msg, size_t len);
+/* After CUT_AGAIN: this rank is ahead (it has completed a collective
+ * another has not entered) and behind on none: it should stay stopped
+ * while the others run forward to it. */
+int cut_hold(void);
 /* After the image (continue), or after a restart once the objects are made
  * again: the messages kept are sent again by their senders. */
 int cut_after(char *msg, size_t len);

@@ -221,6 +221,30 @@ else
 	fail "skewed collective: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
 fi
 
+# the same skew, with a quiet phase shorter than the coordinator tries:
+# rank 0, ahead, is held at its gate while rank 1 runs forward into the
+# MPI_Bcast; the checkpoint then succeeds. Continued, and restarted from
+# /, to the native answer.
+D=$T/skew2
+mkdir -p "$D/a" "$D/native"
+timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) skew >"$D/native.out" 2>&1
+want=$(sed -n 's/^answer //p' "$D/native.out")
+timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n 2 "$F" "$D/a" 3 $((FSTEPS * 2)) skew >"$D/a/run.out" 2>&1 &
+job=$!
+wait_ready "$D/a" 2
+coordinator "$D/ck" >/dev/null
+"$CAIRN" checkpoint "$D/ck" >"$D/ck.out" 2>&1
+c1=$?
+wait $job
+rc=$?
+if [ $c1 -eq 0 ] && grep -q '^checkpoint 1 of the job: 2 ranks.*attempts)' "$D/ck.out"; then
+	answered $rc "$D/a/run.out" "a collective in progress, the laggard run forward: $(cut -c1-40 "$D/ck.out")...$(sed 's/.*, \([0-9.]* s (.*attempts)\).*/\1/' "$D/ck.out"); continued"
+	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
+	answered $? "$D/r.out" "a collective in progress, the laggard run forward: restarted"
+else
+	fail "laggard run forward: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
+fi
+
 # --- requests pending (tests/mpi/pending.c) ---
 # a ring window of MPI_Irecv/MPI_Isend/MPI_Issend, persistent requests on a
 # duplicate communicator with a derived datatype, an MPI_Iallreduce, and
