@@ -158,7 +158,13 @@ int cmd_checkpoint(int argc, char **argv)
 	while (ctl_wait(&c, -1, &rep, msg, sizeof(msg)) < 0) {
 		if (errno == EINTR)
 			continue;
-		fprintf(stderr, "cairn: %s; no image was written to %s\n", msg, c.req.path);
+		if (job > 0)
+			fprintf(stderr,
+				"cairn: the job of %s (coordinator %d) ended or stopped answering during "
+				"the checkpoint; no new checkpoint of it is complete\n",
+				pidarg, (int)pid);
+		else
+			fprintf(stderr, "cairn: %s; no image was written to %s\n", msg, c.req.path);
 		return 1;
 	}
 	ctl_close(&c);

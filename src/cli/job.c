@@ -381,12 +381,23 @@ static void fail_reply(int client, int status, const char *msg)
 	}
 }
 
+/* No round in progress or due, and the job not ending after a --kill: a
+ * new round may start (by the interval, the signal, a rank's request). */
+static int idle(void)
+{
+	return !J.active && !J.retry_at && !J.wait_exit;
+}
+
 static void start_round(unsigned flags, int client)
 {
 	char err[1024], p[2200];
 
 	if (J.active || J.retry_at) {
 		fail_reply(client, EBUSY, "a checkpoint of this job is in progress");
+		return;
+	}
+	if (J.wait_exit) {
+		fail_reply(client, ESRCH, "the job is ending after checkpoint --kill");
 		return;
 	}
 	if (J.size <= 0 || nlive() < J.size) {
@@ -669,7 +680,7 @@ static void rank_message(int r)
 	switch (h.type) {
 	case JOB_TRIGGER:
 		free(p);
-		if (!J.active && !J.retry_at) {
+		if (idle()) {
 			J.tries = 0;
 			start_round(0, -1);
 		}
@@ -783,7 +794,7 @@ static void accept_client(void)
 		fail_reply(fd, EINVAL, "a job's checkpoint goes to its directory, not to a descriptor");
 		return;
 	}
-	if ((J.active || J.retry_at) && J.queued < 0) {
+	if (!idle() && J.queued < 0) {
 		/* after the round in progress */
 		J.queued = fd;
 		J.queued_flags = req.flags & CTL_KILL ? JOB_F_KILL : 0;
@@ -1016,7 +1027,7 @@ int job_run(const struct job_spec *js)
 			start_round(J.retry_flags, client);
 		}
 		if (next_due && mono_ns() >= next_due) {
-			if (!J.active && !J.retry_at) {
+			if (idle()) {
 				J.tries = 0;
 				start_round(0, -1);
 			}
@@ -1033,7 +1044,7 @@ int job_run(const struct job_spec *js)
 					continue;
 				int s = (int)si.ssi_signo;
 				if (s == js->signal) {
-					if (!J.active && !J.retry_at) {
+					if (idle()) {
 						J.tries = 0;
 						start_round(0, -1);
 					}

@@ -64,7 +64,7 @@ EOF
 
 for n in 2 4; do
 	D=$T/n$n
-	rounds=$((n == 2 ? 16 : 8))
+	rounds=$((n == 2 ? 24 : 20))
 	mkdir -p "$D/native" "$D/a"
 	main $rounds >"$D/main.i"
 	(cd "$D/native" && timeout 120 mpiexec.mpich -n $n "$MPY" -batch "$D/main.i") >"$D/native.out" 2>&1
