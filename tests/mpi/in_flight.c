@@ -27,20 +27,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "phases.h"
+
 #define PER_TAG 4 /* messages per (destination, tag, communicator) */
 #define NTAGS 3
 #define LEN 32 /* ints per message */
 
-static volatile double sink;
-
-static void quiet(long steps)
-{
-	double x = 1.0;
-	for (long s = 0; s < steps; s++)
-		for (int i = 0; i < 100000; i++)
-			x = x * 1.0000001 + 1e-9;
-	sink = x;
-}
 
 static void fill(int *m, int src, int dst, int round, int tag, int k, int comm)
 {
@@ -104,15 +96,8 @@ int main(int argc, char **argv)
 			int v = 42;
 			MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
 		}
-		if (round == 1) {
-			char p[4096];
-			snprintf(p, sizeof(p), "%s/ready.%d", argv[1], rank);
-			FILE *f = fopen(p, "w");
-			if (f) {
-				fprintf(f, "%d\n", (int)getpid());
-				fclose(f);
-			}
-		}
+		if (round == 1)
+			mark_ready(argv[1], rank);
 		/* skew: only the phase a checkpoint is expected in is long */
 		quiet(skew && round != 1 ? steps / 12 : steps);
 		if (skew && round == 1 && rank != 0) {

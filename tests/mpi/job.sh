@@ -54,6 +54,23 @@ answered() {
 	fi
 }
 
+# checkpoint_once DIR N PROG ARGS...: cairn mpirun --dir DIR/ck -n N PROG
+# ARGS (output in DIR/a/run.out), checkpointed by command (DIR/ck.out) once
+# every rank is ready, then left to end: c1 the checkpoint's status, rc the
+# job's
+checkpoint_once() {
+	local d=$1 n=$2 job
+	shift 2
+	timeout 150 "$CAIRN" mpirun --dir "$d/ck" -n "$n" "$@" >"$d/a/run.out" 2>&1 &
+	job=$!
+	wait_ready "$d/a" "$n"
+	coordinator "$d/ck" >/dev/null
+	"$CAIRN" checkpoint "$d/ck" >"$d/ck.out" 2>&1
+	c1=$?
+	wait $job
+	rc=$?
+}
+
 # ckpts DIR: the complete checkpoints in DIR
 ckpts() {
 	(cd "$1" && ls -d ckpt.* 2>/dev/null | grep -v partial | tr '\n' ' ')
@@ -188,14 +205,7 @@ done
 D=$T/flight2c
 mkdir -p "$D/a"
 want=$(sed -n 's/^answer //p' "$T/flight2/native.out")
-timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n 2 "$F" "$D/a" 4 "$FSTEPS" >"$D/a/run.out" 2>&1 &
-job=$!
-wait_ready "$D/a" 2
-coordinator "$D/ck" >/dev/null
-"$CAIRN" checkpoint "$D/ck" >"$D/ck.out" 2>&1
-c1=$?
-wait $job
-rc=$?
+checkpoint_once "$D" 2 "$F" "$D/a" 4 "$FSTEPS"
 if [ $c1 -eq 0 ]; then
 	answered $rc "$D/a/run.out" "in flight, n=2: the job continued after the checkpoint"
 else
@@ -206,14 +216,7 @@ fi
 D=$T/skew
 mkdir -p "$D/a"
 # (a quiet phase longer than the coordinator tries: 10 s)
-timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n 2 "$F" "$D/a" 3 $((FSTEPS * 12)) skew >"$D/a/run.out" 2>&1 &
-job=$!
-wait_ready "$D/a" 2
-coordinator "$D/ck" >/dev/null
-"$CAIRN" checkpoint "$D/ck" >"$D/ck.out" 2>&1
-c1=$?
-wait $job
-rc=$?
+checkpoint_once "$D" 2 "$F" "$D/a" 3 $((FSTEPS * 12)) skew
 if [ $c1 -ne 0 ] && grep -q 'collective is in progress on communicator MPI_COMM_WORLD' "$D/ck.out" &&
 	[ $rc -eq 0 ] && grep -qx ok "$D/a/run.out"; then
 	pass "a collective in progress: $(head -1 "$D/ck.out" | cut -c1-150); the job finished"
@@ -229,14 +232,7 @@ D=$T/skew2
 mkdir -p "$D/a" "$D/native"
 timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) skew >"$D/native.out" 2>&1
 want=$(sed -n 's/^answer //p' "$D/native.out")
-timeout 150 "$CAIRN" mpirun --dir "$D/ck" -n 2 "$F" "$D/a" 3 $((FSTEPS * 2)) skew >"$D/a/run.out" 2>&1 &
-job=$!
-wait_ready "$D/a" 2
-coordinator "$D/ck" >/dev/null
-"$CAIRN" checkpoint "$D/ck" >"$D/ck.out" 2>&1
-c1=$?
-wait $job
-rc=$?
+checkpoint_once "$D" 2 "$F" "$D/a" 3 $((FSTEPS * 2)) skew
 if [ $c1 -eq 0 ] && grep -q '^checkpoint 1 of the job: 2 ranks.*attempts)' "$D/ck.out"; then
 	answered $rc "$D/a/run.out" "a collective in progress, the laggard run forward: $(cut -c1-40 "$D/ck.out")...$(sed 's/.*, \([0-9.]* s (.*attempts)\).*/\1/' "$D/ck.out"); continued"
 	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)

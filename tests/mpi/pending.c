@@ -34,20 +34,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "phases.h"
+
 #define W 4 /* receives and sends kept in flight on the ring */
 #define LEN 64 /* ints per ring message */
 #define PLEN 16 /* ints per persistent message */
 
-static volatile double sink;
-
-static void quiet(long steps)
-{
-	double x = 1.0;
-	for (long s = 0; s < steps; s++)
-		for (int i = 0; i < 100000; i++)
-			x = x * 1.0000001 + 1e-9;
-	sink = x;
-}
 
 static int value(int src, int seq, int i)
 {
@@ -221,15 +213,8 @@ int main(int argc, char **argv)
 			total = all[0];
 			bad = (int)all[1];
 		}
-		if (it == 0) {
-			char p[4096];
-			snprintf(p, sizeof(p), "%s/ready.%d", dir, rank);
-			FILE *f = fopen(p, "w");
-			if (f) {
-				fprintf(f, "%d\n", (int)getpid());
-				fclose(f);
-			}
-		}
+		if (it == 0)
+			mark_ready(dir, rank);
 	}
 	MPI_Waitall(W, sreq, MPI_STATUSES_IGNORE);
 	MPI_Request_free(&preq[0]);
