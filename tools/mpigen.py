@@ -243,7 +243,7 @@ def check_waits(funcs):
             raise SystemExit('mpigen: %s waits on %s, whose parameters differ' % (f.name, f.waits))
 
 
-REBUILD_KINDS = ('comm', 'group', 'datatype', 'op', 'errhandler')
+REBUILD_KINDS = ('comm', 'group', 'datatype', 'op', 'errhandler', 'info')
 
 
 def elem_type(p):
@@ -270,7 +270,9 @@ def rebuild_plan(f):
     handle_out, handle_inout, info."""
     plan = []
     for p in f.params:
-        if p.kind == 'info' and not p.by_pointer:
+        if p.kind == 'info' and not p.by_pointer and not f.name.startswith('MPI_Info_'):
+            # a hint to another call: replayed as MPI_INFO_NULL (hints may
+            # be ignored; the info may come from calls not logged)
             plan.append((p, 'info'))
         elif p.kind in REBUILD_KINDS:
             if p.array:

@@ -11,7 +11,8 @@
  * objects: make communicators (dup, split, from a group, Cartesian, and
  * one split from a dup that is freed before the quiet phase), groups and
  * a derived datatype, a user reduction operation, a user error handler set
- * on the duplicate and MPI_ERRORS_RETURN on the split, before the quiet
+ * on the duplicate and MPI_ERRORS_RETURN on the split, two infos (one
+ * from MPI_Info_dup, keys set and deleted), before the quiet
  * phase, and use them after it (a restart must make them again in the new
  * lower half): the op reduces, an error on the duplicate calls the
  * handler, one on the split returns its code.
@@ -76,6 +77,7 @@ int main(int argc, char **argv)
 		MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN, &held_keyval, NULL);
 	MPI_Op uop = MPI_OP_NULL;
 	MPI_Errhandler ueh = MPI_ERRHANDLER_NULL;
+	MPI_Info info = MPI_INFO_NULL, info2 = MPI_INFO_NULL;
 	MPI_Comm dup = MPI_COMM_NULL, half = MPI_COMM_NULL, fromgroup = MPI_COMM_NULL,
 		 cart = MPI_COMM_NULL, orphan = MPI_COMM_NULL;
 	MPI_Group wg = MPI_GROUP_NULL, evens = MPI_GROUP_NULL;
@@ -102,6 +104,15 @@ int main(int argc, char **argv)
 		MPI_Comm_create_errhandler(count_error, &ueh);
 		MPI_Comm_set_errhandler(dup, ueh);
 		MPI_Comm_set_errhandler(half, MPI_ERRORS_RETURN);
+		MPI_Info tmpinfo;
+		MPI_Info_create(&tmpinfo);
+		MPI_Info_set(tmpinfo, "cairn_a", "one");
+		MPI_Info_set(tmpinfo, "cairn_b", "two");
+		MPI_Info_dup(tmpinfo, &info);
+		MPI_Info_free(&tmpinfo);
+		MPI_Info_delete(info, "cairn_a");
+		MPI_Info_set(info, "cairn_c", rank % 2 ? "odd" : "even");
+		MPI_Info_create(&info2);
 	}
 	MPI_Barrier(MPI_COMM_WORLD);
 
@@ -203,6 +214,22 @@ int main(int argc, char **argv)
 				erc, hrc);
 			bad++;
 		}
+		/* the infos, as they were made */
+		char val[64] = "";
+		int nkeys = -1, flag = 0, flag2 = 1;
+		MPI_Info_get_nkeys(info, &nkeys);
+		MPI_Info_get(info, "cairn_c", (int)sizeof(val) - 1, val, &flag);
+		char none[8];
+		MPI_Info_get(info, "cairn_a", (int)sizeof(none) - 1, none, &flag2);
+		int n2 = -1;
+		MPI_Info_get_nkeys(info2, &n2);
+		if (nkeys != 2 || !flag || strcmp(val, rank % 2 ? "odd" : "even") || flag2 || n2 != 0) {
+			fprintf(stderr, "rank %d: info: %d keys, cairn_c '%s' (%d), cairn_a %d, empty %d\n",
+				rank, nkeys, val, flag, flag2, n2);
+			bad++;
+		}
+		MPI_Info_free(&info);
+		MPI_Info_free(&info2);
 		MPI_Op_free(&uop);
 		MPI_Errhandler_free(&ueh);
 		MPI_Comm_free(&dup);
