@@ -243,7 +243,7 @@ def check_waits(funcs):
             raise SystemExit('mpigen: %s waits on %s, whose parameters differ' % (f.name, f.waits))
 
 
-REBUILD_KINDS = ('comm', 'group', 'datatype', 'op', 'errhandler', 'info')
+REBUILD_KINDS = ('comm', 'group', 'datatype', 'op', 'errhandler', 'info', 'keyval')
 
 
 def elem_type(p):

@@ -219,6 +219,11 @@ void mpi_errhandler_release(int slot)
  * function, which MPI calls exactly once. */
 #include <stdlib.h>
 
+#include "mpi/log.h"
+
+static void comm_keyval_add(int v, int real);
+static void comm_keyval_rebind(int v, int real);
+
 struct closure {
 	void *copy, *del; /* keyvals: the application's functions */
 	void *query, *free, *cancel; /* generalized requests */
@@ -241,6 +246,10 @@ static struct closure *closure_new(void)
 				  int *flag)                                                     \
 	{                                                                                        \
 		struct closure *c = extra;                                                       \
+		if (mpi_replaying) { /* the attributes come back from mpi_attrs_restore */        \
+			*flag = 0;                                                               \
+			return MPI_SUCCESS;                                                      \
+		}                                                                                \
 		long t = callback_enter();                                                       \
 		HANDLE v = (HANDLE)IN(KIND, old);                                                \
 		int vk = h_real_to_virtual(MK_KEYVAL, keyval);                                   \
@@ -251,6 +260,8 @@ static struct closure *closure_new(void)
 	static int K##_delete_tramp(HANDLE obj, int keyval, void *val, void *extra)              \
 	{                                                                                        \
 		struct closure *c = extra;                                                       \
+		if (mpi_replaying)                                                               \
+			return MPI_SUCCESS;                                                      \
 		long t = callback_enter();                                                       \
 		HANDLE v = (HANDLE)IN(KIND, obj);                                                \
 		int vk = h_real_to_virtual(MK_KEYVAL, keyval);                                   \
@@ -304,7 +315,147 @@ static int create_keyval(int kind, void *copy, void *del, int *keyval, void *ext
 		return rc;
 	}
 	*keyval = h_out(MK_KEYVAL, real);
+	if (kind == 0 || kind == 3) {
+		/* communicators' keyvals are made again after a restart
+		 * (mpi_keyval_replay), and their attributes set again
+		 * (mpi_attrs_restore) */
+		struct mpi_log_rec *L = mpi_log_begin(kind ? F_MPI_Keyval_create : F_MPI_Comm_create_keyval);
+		mpi_log_put(L, &c, sizeof(c));
+		mpi_log_put(L, keyval, sizeof(*keyval));
+		mpi_log_end(L);
+		h_mark_rebuilt(MK_KEYVAL, *keyval);
+		comm_keyval_add(*keyval, real);
+	}
 	return rc;
+}
+
+int mpi_keyval_replay(int fn, struct mpi_log_reader *R)
+{
+	struct closure *c = NULL;
+	int v = 0, real = MPI_KEYVAL_INVALID, rc;
+	mpi_log_get(R, &c, sizeof(c));
+	mpi_log_get(R, &v, sizeof(v));
+	if (mpi_log_bad(R) || !c)
+		return -1;
+	long t = cross_enter();
+	if (fn == F_MPI_Comm_create_keyval)
+		rc = MPI_FN(MPI_Comm_create_keyval)(c->copy ? Comm_copy_tramp : NULL,
+						    c->del ? Comm_delete_tramp : NULL, &real, c);
+	else
+		rc = MPI_FN(MPI_Keyval_create)(c->copy ? (MPI_Copy_function *)Comm_copy_tramp : NULL,
+					       c->del ? (MPI_Delete_function *)Comm_delete_tramp : NULL,
+					       &real, c);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS) {
+		h_rebind(MK_KEYVAL, v, real);
+		comm_keyval_rebind(v, real);
+	}
+	return rc;
+}
+
+/* --- Communicators' attributes across a restart ---------------------------
+ * The replay makes the keyvals again and runs no application callback
+ * (mpi_replaying): a communicator made again by MPI_Comm_dup gets no
+ * copies. Before every image the attributes of every live communicator
+ * are read (mpi_attrs_snapshot, into this half: they are in the image);
+ * after a restart they are set again as they were. */
+struct kvent {
+	int v, real; /* virtual, and the real handle it had */
+};
+static struct kvent *kvs;
+static int nkv, capkv;
+static pthread_mutex_t kv_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void comm_keyval_add(int v, int real)
+{
+	pthread_mutex_lock(&kv_lock);
+	for (int i = 0; i < nkv; i++)
+		if (kvs[i].v == v) { /* a freed keyval's handle, used again */
+			kvs[i].real = real;
+			pthread_mutex_unlock(&kv_lock);
+			return;
+		}
+	if (nkv == capkv) {
+		capkv = capkv ? 2 * capkv : 16;
+		kvs = realloc(kvs, sizeof(*kvs) * (size_t)capkv);
+		if (!kvs)
+			mpi_die("out of memory for keyvals");
+	}
+	kvs[nkv++] = (struct kvent){v, real};
+	pthread_mutex_unlock(&kv_lock);
+}
+
+static void comm_keyval_rebind(int v, int real)
+{
+	pthread_mutex_lock(&kv_lock);
+	for (int i = 0; i < nkv; i++)
+		if (kvs[i].v == v)
+			kvs[i].real = real;
+	pthread_mutex_unlock(&kv_lock);
+}
+
+/* a communicators' keyval still live as itself: its virtual handle still
+ * names the real one it was made as (a freed one's handle may be reused) */
+static int comm_keyval_live(const struct kvent *k)
+{
+	return k->real != MPI_KEYVAL_INVALID && h_in(MK_KEYVAL, k->v) == k->real;
+}
+
+struct attr {
+	int comm, keyval; /* virtual */
+	void *val;
+};
+static struct attr *attrs;
+static int nattrs, capattrs;
+
+static void snap_comm(int vcomm, struct mpi_comm_cache *cc, void *arg)
+{
+	(void)cc;
+	(void)arg;
+	int rcomm = h_in(MK_COMM, vcomm);
+	for (int i = 0; i < nkv; i++) {
+		if (!comm_keyval_live(&kvs[i]))
+			continue;
+		void *val = NULL;
+		int flag = 0;
+		long t = cross_enter();
+		int rc = MPI_FN(MPI_Comm_get_attr)(rcomm, kvs[i].real, &val, &flag);
+		cross_leave(t);
+		if (rc != MPI_SUCCESS || !flag)
+			continue;
+		if (nattrs == capattrs) {
+			capattrs = capattrs ? 2 * capattrs : 16;
+			attrs = realloc(attrs, sizeof(*attrs) * (size_t)capattrs);
+			if (!attrs)
+				mpi_die("out of memory for attributes");
+		}
+		attrs[nattrs++] = (struct attr){vcomm, kvs[i].v, val};
+	}
+}
+
+void mpi_attrs_snapshot(void)
+{
+	pthread_mutex_lock(&kv_lock);
+	nattrs = 0;
+	if (nkv) {
+		snap_comm(MPI_COMM_WORLD, NULL, NULL);
+		snap_comm(MPI_COMM_SELF, NULL, NULL);
+		h_comm_each(snap_comm, NULL);
+	}
+	pthread_mutex_unlock(&kv_lock);
+}
+
+int mpi_attrs_restore(void)
+{
+	for (int i = 0; i < nattrs; i++) {
+		long t = cross_enter();
+		int rc = MPI_FN(MPI_Comm_set_attr)(h_in(MK_COMM, attrs[i].comm),
+						   h_in(MK_KEYVAL, attrs[i].keyval), attrs[i].val);
+		cross_leave(t);
+		if (rc != MPI_SUCCESS)
+			return rc;
+	}
+	return MPI_SUCCESS;
 }
 
 int mpi_impl_Comm_create_keyval(MPI_Comm_copy_attr_function *comm_copy_attr_fn,

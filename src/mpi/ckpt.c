@@ -349,6 +349,7 @@ static int on_checkpoint(void *arg)
 		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
 		return 0;
 	}
+	mpi_attrs_snapshot();
 	mpi_depth--;
 	int r = rt_checkpoint(CAIRN_READY, NULL);
 	mpi_depth++;

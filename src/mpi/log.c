@@ -159,16 +159,20 @@ int mpi_log_usable(void)
 	return !oom;
 }
 
+int mpi_replaying;
+
 int mpi_log_replay(char *msg, size_t mlen)
 {
 	size_t off = 0;
 	int n = 0;
 
+	mpi_replaying = 1;
 	while (off + 8 <= len) {
 		uint32_t head[2];
 		memcpy(head, buf + off, sizeof(head));
 		if (head[1] < 8 || off + head[1] > len) {
 			snprintf(msg, mlen, "the log of MPI objects is damaged at record %d", n);
+			mpi_replaying = 0;
 			return -1;
 		}
 		struct mpi_log_reader R = { buf + off + 8, buf + off + head[1], 0 };
@@ -176,10 +180,17 @@ int mpi_log_replay(char *msg, size_t mlen)
 		if (rc != MPI_SUCCESS) {
 			snprintf(msg, mlen, "remaking MPI object %d (%s) in the new lower half failed (%d)",
 				 n, head[0] < MPI_FN_COUNT ? mpi_fn_names[head[0]] + 1 : "?", rc);
+			mpi_replaying = 0;
 			return -1;
 		}
 		off += head[1];
 		n++;
+	}
+	mpi_replaying = 0;
+	int rc = mpi_attrs_restore();
+	if (rc != MPI_SUCCESS) {
+		snprintf(msg, mlen, "setting the communicators' attributes again failed (%d)", rc);
+		return -1;
 	}
 	return 0;
 }

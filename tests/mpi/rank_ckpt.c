@@ -12,12 +12,13 @@
  * one split from a dup that is freed before the quiet phase), groups and
  * a derived datatype, a user reduction operation, a user error handler set
  * on the duplicate and MPI_ERRORS_RETURN on the split, two infos (one
- * from MPI_Info_dup, keys set and deleted), before the quiet
+ * from MPI_Info_dup, keys set and deleted), an attribute with copy and
+ * delete callbacks on the duplicate and on a dup of it, before the quiet
  * phase, and use them after it (a restart must make them again in the new
  * lower half): the op reduces, an error on the duplicate calls the
  * handler, one on the split returns its code.
- * hold-keyval: keep a keyval through the quiet phase (a checkpoint must be
- * refused, naming it: cairn does not rebuild those).
+ * hold-keyval: keep a datatypes' keyval through the quiet phase (a
+ * checkpoint must be refused, naming it: cairn does not rebuild those).
  * Each rank writes DIR/ready.RANK (its PID) when its quiet phase starts:
  * STEPS steps of 100000 multiplications, then the same again to check. Rank 0 prints "answer N" and "ok" when every
  * check holds, and every rank exits non-zero otherwise.
@@ -37,6 +38,28 @@ static void user_sum(void *in, void *inout, int *len, MPI_Datatype *type)
 }
 
 static int handled; /* calls of the user error handler */
+static int copies, deletes; /* calls of the attribute callbacks */
+static long attr_value = 77;
+
+static int copy_attr(MPI_Comm comm, int keyval, void *extra, void *in, void *out, int *flag)
+{
+	(void)comm;
+	(void)keyval;
+	(void)extra;
+	copies++;
+	*(void **)out = in;
+	*flag = 1;
+	return MPI_SUCCESS;
+}
+
+static int delete_attr(MPI_Comm comm, int keyval, void *val, void *extra)
+{
+	(void)comm;
+	(void)keyval;
+	(void)extra;
+	deletes += val == &attr_value;
+	return MPI_SUCCESS;
+}
 
 static void count_error(MPI_Comm *comm, int *code, ...)
 {
@@ -74,7 +97,9 @@ int main(int argc, char **argv)
 	const char *mode = argc > 3 ? argv[3] : "";
 	int held_keyval = MPI_KEYVAL_INVALID;
 	if (!strcmp(mode, "hold-keyval"))
-		MPI_Comm_create_keyval(MPI_COMM_NULL_COPY_FN, MPI_COMM_NULL_DELETE_FN, &held_keyval, NULL);
+		MPI_Type_create_keyval(MPI_TYPE_NULL_COPY_FN, MPI_TYPE_NULL_DELETE_FN, &held_keyval, NULL);
+	int kv = MPI_KEYVAL_INVALID;
+	MPI_Comm dup2 = MPI_COMM_NULL;
 	MPI_Op uop = MPI_OP_NULL;
 	MPI_Errhandler ueh = MPI_ERRHANDLER_NULL;
 	MPI_Info info = MPI_INFO_NULL, info2 = MPI_INFO_NULL;
@@ -113,6 +138,10 @@ int main(int argc, char **argv)
 		MPI_Info_delete(info, "cairn_a");
 		MPI_Info_set(info, "cairn_c", rank % 2 ? "odd" : "even");
 		MPI_Info_create(&info2);
+		/* an attribute on the duplicate, copied by a dup of it */
+		MPI_Comm_create_keyval(copy_attr, delete_attr, &kv, NULL);
+		MPI_Comm_set_attr(dup, kv, &attr_value);
+		MPI_Comm_dup(dup, &dup2);
 	}
 	MPI_Barrier(MPI_COMM_WORLD);
 
@@ -140,7 +169,7 @@ int main(int argc, char **argv)
 	}
 
 	if (held_keyval != MPI_KEYVAL_INVALID)
-		MPI_Comm_free_keyval(&held_keyval);
+		MPI_Type_free_keyval(&held_keyval);
 	if (!strcmp(mode, "objects")) {
 		/* each object, in the (maybe new) lower half */
 		char name[MPI_MAX_OBJECT_NAME];
@@ -230,9 +259,26 @@ int main(int argc, char **argv)
 		}
 		MPI_Info_free(&info);
 		MPI_Info_free(&info2);
+		/* the attributes, once each, their callbacks not called again */
+		void *a1 = NULL, *a2 = NULL;
+		int f1 = 0, f2 = 0;
+		MPI_Comm_get_attr(dup, kv, &a1, &f1);
+		MPI_Comm_get_attr(dup2, kv, &a2, &f2);
+		int c0 = copies;
+		MPI_Comm_free(&dup2);
+		MPI_Comm_free_keyval(&kv);
+		if (!f1 || !f2 || a1 != &attr_value || a2 != &attr_value || c0 != 1 || deletes != 1) {
+			fprintf(stderr, "rank %d: attributes: %d %d %p %p, %d copies, %d deletes\n", rank,
+				f1, f2, a1, a2, c0, deletes);
+			bad++;
+		}
 		MPI_Op_free(&uop);
 		MPI_Errhandler_free(&ueh);
 		MPI_Comm_free(&dup);
+		if (deletes != 2) {
+			fprintf(stderr, "rank %d: %d deletes after the dup's free\n", rank, deletes);
+			bad++;
+		}
 		MPI_Comm_free(&half);
 		if (fromgroup != MPI_COMM_NULL)
 			MPI_Comm_free(&fromgroup);
