@@ -363,7 +363,8 @@ struct kvent {
 	int v, real; /* virtual, and the real handle it had */
 };
 static struct kvent *kvs;
-static int nkv, capkv;
+static int nkv;
+static size_t capkv;
 static pthread_mutex_t kv_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void comm_keyval_add(int v, int real)
@@ -375,12 +376,7 @@ static void comm_keyval_add(int v, int real)
 			pthread_mutex_unlock(&kv_lock);
 			return;
 		}
-	if (nkv == capkv) {
-		capkv = capkv ? 2 * capkv : 16;
-		kvs = realloc(kvs, sizeof(*kvs) * (size_t)capkv);
-		if (!kvs)
-			mpi_die("out of memory for keyvals");
-	}
+	kvs = mpi_grow(kvs, (size_t)nkv, &capkv, sizeof(*kvs), 16, "keyvals");
 	kvs[nkv++] = (struct kvent){v, real};
 	pthread_mutex_unlock(&kv_lock);
 }
@@ -406,7 +402,8 @@ struct attr {
 	void *val;
 };
 static struct attr *attrs;
-static int nattrs, capattrs;
+static int nattrs;
+static size_t capattrs;
 
 static void snap_comm(int vcomm, struct mpi_comm_cache *cc, void *arg)
 {
@@ -423,12 +420,7 @@ static void snap_comm(int vcomm, struct mpi_comm_cache *cc, void *arg)
 		cross_leave(t);
 		if (rc != MPI_SUCCESS || !flag)
 			continue;
-		if (nattrs == capattrs) {
-			capattrs = capattrs ? 2 * capattrs : 16;
-			attrs = realloc(attrs, sizeof(*attrs) * (size_t)capattrs);
-			if (!attrs)
-				mpi_die("out of memory for attributes");
-		}
+		attrs = mpi_grow(attrs, (size_t)nattrs, &capattrs, sizeof(*attrs), 16, "attributes");
 		attrs[nattrs++] = (struct attr){vcomm, kvs[i].v, val};
 	}
 }

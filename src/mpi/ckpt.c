@@ -297,6 +297,11 @@ static int reload(char *msg, size_t len)
 	}
 	if (mpi_log_replay(msg, len) < 0)
 		return -1;
+	rc = mpi_attrs_restore();
+	if (rc != MPI_SUCCESS) {
+		snprintf(msg, len, "setting the communicators' attributes again failed (%d)", rc);
+		return -1;
+	}
 	if (mpi_buffer_reattach() != MPI_SUCCESS) {
 		snprintf(msg, len, "cannot attach the buffered sends' buffer again");
 		return -1;

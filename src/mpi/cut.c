@@ -83,18 +83,14 @@ struct comm_ent {
 
 struct comm_list {
 	struct comm_ent *e;
-	int n, cap;
+	int n;
+	size_t cap;
 };
 
 static void add_comm(int vcomm, struct mpi_comm_cache *c, void *arg)
 {
 	struct comm_list *l = arg;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 16;
-		l->e = realloc(l->e, sizeof(*l->e) * (size_t)l->cap);
-		if (!l->e)
-			mpi_die("out of memory for the communicator list");
-	}
+	l->e = mpi_grow(l->e, (size_t)l->n, &l->cap, sizeof(*l->e), 16, "the communicator list");
 	struct comm_ent *e = &l->e[l->n++];
 	memset(e, 0, sizeof(*e));
 	e->vcomm = vcomm;
@@ -214,12 +210,7 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 
 static void keep_msg(int comm, int source, int tag, int64_t bytes, void *data)
 {
-	if (nkept == capkept) {
-		capkept = capkept ? 2 * capkept : 64;
-		kept = realloc(kept, sizeof(*kept) * capkept);
-		if (!kept)
-			mpi_die("out of memory for the messages in flight");
-	}
+	kept = mpi_grow(kept, nkept, &capkept, sizeof(*kept), 64, "the messages in flight");
 	kept[nkept++] = (struct kept){comm, source, tag, bytes, data};
 }
 
@@ -306,19 +297,15 @@ struct reqent {
 
 struct reqs {
 	struct reqent *e;
-	int n, cap;
+	int n;
+	size_t cap;
 };
 
 static void add_req(int vreq, int real, struct mpi_req_flight *f, void *arg)
 {
 	struct reqs *l = arg;
 	(void)real;
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		l->e = realloc(l->e, sizeof(*l->e) * (size_t)l->cap);
-		if (!l->e)
-			mpi_die("out of memory for the list of requests");
-	}
+	l->e = mpi_grow(l->e, (size_t)l->n, &l->cap, sizeof(*l->e), 64, "the list of requests");
 	l->e[l->n++] = (struct reqent){vreq, f};
 }
 

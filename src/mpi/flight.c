@@ -178,8 +178,6 @@ static void mark(struct mpi_req_flight *f, int kind, MPI_Comm comm, int peer)
 	f->active = kind != FL_PRECV && kind != FL_PSEND;
 	f->cancel_asked = 0;
 	f->cut = FLC_NONE;
-	f->cidx = 0;
-	f->again = 0;
 	f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
 }
 
@@ -209,10 +207,8 @@ void flight_adopt(MPI_Request vreq, const struct mpi_req_flight *what)
 	struct mpi_req_flight *f = h_req_flight(vreq);
 	if (!f || !what)
 		return;
-	*f = *what;
+	*f = *what; /* (a new handle: the rest of *f was zero, h_out) */
 	mark(f, what->kind, what->comm, what->peer);
-	f->cidx = what->cidx;
-	f->again = what->again;
 }
 
 void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again, const long *args,

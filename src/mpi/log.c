@@ -187,10 +187,5 @@ int mpi_log_replay(char *msg, size_t mlen)
 		n++;
 	}
 	mpi_replaying = 0;
-	int rc = mpi_attrs_restore();
-	if (rc != MPI_SUCCESS) {
-		snprintf(msg, mlen, "setting the communicators' attributes again failed (%d)", rc);
-		return -1;
-	}
 	return 0;
 }

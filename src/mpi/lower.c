@@ -38,6 +38,18 @@ noreturn void mpi_die(const char *fmt, ...)
 	abort();
 }
 
+void *mpi_grow(void *p, size_t n, size_t *cap, size_t elem, size_t first, const char *what)
+{
+	if (n < *cap)
+		return p;
+	size_t c = *cap ? 2 * *cap : first;
+	void *q = realloc(p, c * elem);
+	if (!q)
+		mpi_die("out of memory for %s", what);
+	*cap = c;
+	return q;
+}
+
 /* Stubs generated for what the upper half cannot do yet land here: loudly,
  * never silently. */
 noreturn void mpi_unsupported(const char *name, const char *why)

@@ -225,6 +225,9 @@ int mpi_buffer_reattach(void);
 void mpi_ckpt_attach(void); /* once the split lower half is loaded */
 void mpi_ckpt_park(void);   /* a wait came back: out while a checkpoint runs */
 noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* p (an array of n elements of size elem, room for *cap) with room for one
+ * more: doubled, from first; out of memory dies naming what. */
+void *mpi_grow(void *p, size_t n, size_t *cap, size_t elem, size_t first, const char *what);
 
 /* local.c: both op-creating calls (MPI_Op_create, MPI_Op_create_c). */
 int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op);
