@@ -853,7 +853,13 @@ def gen(funcs, cfg, consts, outdir):
     for kind, name, val in consts:
         if (val >> 30) == 2:
             p.append('\tcase 0x%08xu: /* %s */' % (val, name))
-    p += ['\t\treturn 1;', '\tdefault:', '\t\treturn 0;', '\t}', '}']
+    p += ['\t\treturn 1;', '\tdefault:', '\t\treturn 0;', '\t}', '}', '']
+    # every predefined datatype, for attributes on them (callbacks.c)
+    types = sorted(set(val for kind, name, val in consts
+                       if kind == 'datatype' and (val >> 30) != 0))
+    p += ['const int mpi_predefined_types[] = {']
+    p += ['\t(int)0x%08xu,' % v for v in types]
+    p += ['};', 'const int mpi_predefined_ntypes = %d;' % len(types)]
     write(os.path.join(outdir, 'predefined.c'), '\n'.join(p) + '\n')
 
     names = []

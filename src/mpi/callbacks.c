@@ -221,8 +221,8 @@ void mpi_errhandler_release(int slot)
 
 #include "mpi/log.h"
 
-static void comm_keyval_add(int v, int real);
-static void comm_keyval_rebind(int v, int real);
+static void keyval_add(int v, int real, int kind);
+static void keyval_rebind(int v, int real);
 
 struct closure {
 	void *copy, *del; /* keyvals: the application's functions */
@@ -315,17 +315,16 @@ static int create_keyval(int kind, void *copy, void *del, int *keyval, void *ext
 		return rc;
 	}
 	*keyval = h_out(MK_KEYVAL, real);
-	if (kind == 0 || kind == 3) {
-		/* communicators' keyvals are made again after a restart
-		 * (mpi_keyval_replay), and their attributes set again
-		 * (mpi_attrs_restore) */
-		struct mpi_log_rec *L = mpi_log_begin(kind ? F_MPI_Keyval_create : F_MPI_Comm_create_keyval);
-		mpi_log_put(L, &c, sizeof(c));
-		mpi_log_put(L, keyval, sizeof(*keyval));
-		mpi_log_end(L);
-		h_mark_rebuilt(MK_KEYVAL, *keyval);
-		comm_keyval_add(*keyval, real);
-	}
+	/* made again after a restart (mpi_keyval_replay), and the attributes
+	 * of communicators and datatypes set again (mpi_attrs_restore) */
+	static const int fns[] = { F_MPI_Comm_create_keyval, F_MPI_Type_create_keyval,
+				   F_MPI_Win_create_keyval, F_MPI_Keyval_create };
+	struct mpi_log_rec *L = mpi_log_begin(fns[kind]);
+	mpi_log_put(L, &c, sizeof(c));
+	mpi_log_put(L, keyval, sizeof(*keyval));
+	mpi_log_end(L);
+	h_mark_rebuilt(MK_KEYVAL, *keyval);
+	keyval_add(*keyval, real, kind);
 	return rc;
 }
 
@@ -338,50 +337,66 @@ int mpi_keyval_replay(int fn, struct mpi_log_reader *R)
 	if (mpi_log_bad(R) || !c)
 		return -1;
 	long t = cross_enter();
-	if (fn == F_MPI_Comm_create_keyval)
+	switch (fn) {
+	case F_MPI_Comm_create_keyval:
 		rc = MPI_FN(MPI_Comm_create_keyval)(c->copy ? Comm_copy_tramp : NULL,
 						    c->del ? Comm_delete_tramp : NULL, &real, c);
-	else
+		break;
+	case F_MPI_Type_create_keyval:
+		rc = MPI_FN(MPI_Type_create_keyval)(c->copy ? Type_copy_tramp : NULL,
+						    c->del ? Type_delete_tramp : NULL, &real, c);
+		break;
+	case F_MPI_Win_create_keyval:
+		rc = MPI_FN(MPI_Win_create_keyval)(c->copy ? Win_copy_tramp : NULL,
+						   c->del ? Win_delete_tramp : NULL, &real, c);
+		break;
+	default:
 		rc = MPI_FN(MPI_Keyval_create)(c->copy ? (MPI_Copy_function *)Comm_copy_tramp : NULL,
 					       c->del ? (MPI_Delete_function *)Comm_delete_tramp : NULL,
 					       &real, c);
+		break;
+	}
 	cross_leave(t);
 	if (rc == MPI_SUCCESS) {
 		h_rebind(MK_KEYVAL, v, real);
-		comm_keyval_rebind(v, real);
+		keyval_rebind(v, real);
 	}
 	return rc;
 }
 
-/* --- Communicators' attributes across a restart ---------------------------
+/* --- Attributes across a restart ------------------------------------------
  * The replay makes the keyvals again and runs no application callback
- * (mpi_replaying): a communicator made again by MPI_Comm_dup gets no
+ * (mpi_replaying): a communicator or datatype made again by a dup gets no
  * copies. Before every image the attributes of every live communicator
- * are read (mpi_attrs_snapshot, into this half: they are in the image);
- * after a restart they are set again as they were. */
+ * and datatype (predefined ones included) are read (mpi_attrs_snapshot,
+ * into this half: they are in the image); after a restart they are set
+ * again as they were. Windows' keyvals are made again; windows themselves
+ * are not (a rank holding one refuses its checkpoint), so neither are
+ * their attributes. */
 struct kvent {
 	int v, real; /* virtual, and the real handle it had */
+	int kind;    /* as create_keyval's: 0 comm, 1 datatype, 2 win, 3 comm (MPI-1) */
 };
 static struct kvent *kvs;
 static int nkv;
 static size_t capkv;
 static pthread_mutex_t kv_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void comm_keyval_add(int v, int real)
+static void keyval_add(int v, int real, int kind)
 {
 	pthread_mutex_lock(&kv_lock);
 	for (int i = 0; i < nkv; i++)
 		if (kvs[i].v == v) { /* a freed keyval's handle, used again */
-			kvs[i].real = real;
+			kvs[i] = (struct kvent){ v, real, kind };
 			pthread_mutex_unlock(&kv_lock);
 			return;
 		}
 	kvs = mpi_grow(kvs, (size_t)nkv, &capkv, sizeof(*kvs), 16, "keyvals");
-	kvs[nkv++] = (struct kvent){v, real};
+	kvs[nkv++] = (struct kvent){ v, real, kind };
 	pthread_mutex_unlock(&kv_lock);
 }
 
-static void comm_keyval_rebind(int v, int real)
+static void keyval_rebind(int v, int real)
 {
 	pthread_mutex_lock(&kv_lock);
 	for (int i = 0; i < nkv; i++)
@@ -390,49 +405,74 @@ static void comm_keyval_rebind(int v, int real)
 	pthread_mutex_unlock(&kv_lock);
 }
 
-/* a communicators' keyval still live as itself: its virtual handle still
- * names the real one it was made as (a freed one's handle may be reused) */
-static int comm_keyval_live(const struct kvent *k)
+/* a keyval still live as itself: its virtual handle still names the real
+ * one it was made as (a freed one's handle may be reused) */
+static int keyval_live(const struct kvent *k)
 {
 	return k->real != MPI_KEYVAL_INVALID && h_in(MK_KEYVAL, k->v) == k->real;
 }
 
 struct attr {
-	int comm, keyval; /* virtual */
+	int obj, keyval; /* virtual */
+	int type; /* obj is a datatype, not a communicator */
 	void *val;
 };
 static struct attr *attrs;
 static int nattrs;
 static size_t capattrs;
 
-static void snap_comm(int vcomm, struct mpi_comm_cache *cc, void *arg)
+/* the attributes of one object (a communicator, or a datatype) */
+static void snap_obj(int vobj, int type)
 {
-	(void)cc;
-	(void)arg;
-	int rcomm = h_in(MK_COMM, vcomm);
+	int robj = type ? h_in(MK_DATATYPE, vobj) : h_in(MK_COMM, vobj);
 	for (int i = 0; i < nkv; i++) {
-		if (!comm_keyval_live(&kvs[i]))
+		if ((kvs[i].kind == 1) != type || kvs[i].kind == 2 || !keyval_live(&kvs[i]))
 			continue;
 		void *val = NULL;
 		int flag = 0;
 		long t = cross_enter();
-		int rc = MPI_FN(MPI_Comm_get_attr)(rcomm, kvs[i].real, &val, &flag);
+		int rc = type ? MPI_FN(MPI_Type_get_attr)(robj, kvs[i].real, &val, &flag)
+			      : MPI_FN(MPI_Comm_get_attr)(robj, kvs[i].real, &val, &flag);
 		cross_leave(t);
 		if (rc != MPI_SUCCESS || !flag)
 			continue;
 		attrs = mpi_grow(attrs, (size_t)nattrs, &capattrs, sizeof(*attrs), 16, "attributes");
-		attrs[nattrs++] = (struct attr){vcomm, kvs[i].v, val};
+		attrs[nattrs++] = (struct attr){ vobj, kvs[i].v, type, val };
 	}
+}
+
+static void snap_comm(int vcomm, struct mpi_comm_cache *cc, void *arg)
+{
+	(void)cc;
+	(void)arg;
+	snap_obj(vcomm, 0);
+}
+
+static void snap_type(int vtype, int real, void *arg)
+{
+	(void)real;
+	(void)arg;
+	snap_obj(vtype, 1);
 }
 
 void mpi_attrs_snapshot(void)
 {
+	int comm = 0, type = 0;
 	pthread_mutex_lock(&kv_lock);
 	nattrs = 0;
-	if (nkv) {
+	for (int i = 0; i < nkv; i++) {
+		comm |= kvs[i].kind == 0 || kvs[i].kind == 3;
+		type |= kvs[i].kind == 1;
+	}
+	if (comm) {
 		snap_comm(MPI_COMM_WORLD, NULL, NULL);
 		snap_comm(MPI_COMM_SELF, NULL, NULL);
 		h_comm_each(snap_comm, NULL);
+	}
+	if (type) {
+		for (int i = 0; i < mpi_predefined_ntypes; i++)
+			snap_obj(mpi_predefined_types[i], 1);
+		h_each(MK_DATATYPE, snap_type, NULL);
 	}
 	pthread_mutex_unlock(&kv_lock);
 }
@@ -440,9 +480,12 @@ void mpi_attrs_snapshot(void)
 int mpi_attrs_restore(void)
 {
 	for (int i = 0; i < nattrs; i++) {
+		int kv = h_in(MK_KEYVAL, attrs[i].keyval), rc;
 		long t = cross_enter();
-		int rc = MPI_FN(MPI_Comm_set_attr)(h_in(MK_COMM, attrs[i].comm),
-						   h_in(MK_KEYVAL, attrs[i].keyval), attrs[i].val);
+		if (attrs[i].type)
+			rc = MPI_FN(MPI_Type_set_attr)(h_in(MK_DATATYPE, attrs[i].obj), kv, attrs[i].val);
+		else
+			rc = MPI_FN(MPI_Comm_set_attr)(h_in(MK_COMM, attrs[i].obj), kv, attrs[i].val);
 		cross_leave(t);
 		if (rc != MPI_SUCCESS)
 			return rc;

@@ -314,7 +314,8 @@ int mpi_log_replay_manual(int fn, struct mpi_log_reader *R)
 	int v = 0, commute = 0, real = 0, rc;
 	long t;
 
-	if (fn == F_MPI_Comm_create_keyval || fn == F_MPI_Keyval_create)
+	if (fn == F_MPI_Comm_create_keyval || fn == F_MPI_Keyval_create ||
+	    fn == F_MPI_Type_create_keyval || fn == F_MPI_Win_create_keyval)
 		return mpi_keyval_replay(fn, R);
 	mpi_log_get(R, &tramp, sizeof(tramp));
 	switch (fn) {

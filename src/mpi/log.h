@@ -31,9 +31,9 @@ int mpi_log_replay_manual(int fn, struct mpi_log_reader *R);
 /* Set while the log is replayed: callbacks into the application are not
  * made (callbacks.c). */
 extern int mpi_replaying;
-/* Communicators' keyvals (callbacks.c): a record made again; the
- * attributes of every live communicator read before an image, set again
- * after the replay. */
+/* Keyvals (callbacks.c): a record made again; the attributes of every
+ * live communicator and datatype read before an image, set again after
+ * the replay. */
 int mpi_keyval_replay(int fn, struct mpi_log_reader *R);
 void mpi_attrs_snapshot(void);
 int mpi_attrs_restore(void);

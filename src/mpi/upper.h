@@ -91,6 +91,8 @@ int mpi_log_usable(void); /* log.c: every object made so far is logged */
 int hf_live(void);
 int h_is_virtual(int v);
 int mpi_predefined_direct(int v); /* generated: predefined.c */
+extern const int mpi_predefined_types[]; /* every predefined datatype (predefined.c) */
+extern const int mpi_predefined_ntypes;
 
 /* Per-object caches (-1: unknown), for calls answered in the upper half. */
 struct mpi_comm_cache {

@@ -10,7 +10,7 @@
 # new lower half, MPI_Init and the logged calls replayed in it, src/mpi/log.c)
 # and uses every object to the same answer; the restarted job is
 # checkpointed, killed and restarted again; a rank holding an MPI object
-# cairn does not rebuild (a keyval) refuses its checkpoint, naming it,
+# cairn does not rebuild (a one-sided window) refuses its checkpoint, naming it,
 # and the job is unharmed.
 #
 # This is the per-rank mechanism. Whole-job checkpoints (one command, a
@@ -139,25 +139,25 @@ for n in 2 4; do
 		"n=$n: restarted from the first images under a fresh mpiexec (objects made again, used)"
 done
 
-# a rank that holds a keyval: refused with a message
+# a rank that holds a window: refused with a message
 # naming it, the job unharmed
 D=$T/hold
 mkdir -p "$D"
-timeout 120 "$CAIRN" mpirun -n 2 "$P" "$D" "$STEPS" hold-keyval >"$D/run.out" 2>&1 &
+timeout 120 "$CAIRN" mpirun -n 2 "$P" "$D" "$STEPS" hold-win >"$D/run.out" 2>&1 &
 job=$!
 if wait_ready "$D" 2; then
 	"$CAIRN" checkpoint -o "$D/img.0" "$(cat "$D/ready.0")" >"$D/ck.out" 2>&1
 	ck=$?
 	wait $job
 	rc=$?
-	if [ $ck -ne 0 ] && grep -q 'MPI keyval' "$D/ck.out" && [ ! -e "$D/img.0" ] &&
+	if [ $ck -ne 0 ] && grep -q 'MPI window' "$D/ck.out" && [ ! -e "$D/img.0" ] &&
 		[ $rc -eq 0 ] && grep -qx ok "$D/run.out"; then
-		pass "a rank holding a keyval refuses: $(head -1 "$D/ck.out" | sed 's/.*refused by the program: //' | cut -c1-120); the job finished"
+		pass "a rank holding a window refuses: $(head -1 "$D/ck.out" | sed 's/.*refused by the program: //' | cut -c1-120); the job finished"
 	else
-		fail "holding a keyval: checkpoint $ck, job $rc: $(cat "$D/ck.out" "$D/run.out" | head -6)"
+		fail "holding a window: checkpoint $ck, job $rc: $(cat "$D/ck.out" "$D/run.out" | head -6)"
 	fi
 else
-	fail "hold-keyval: the ranks never reached their quiet phase"
+	fail "hold-win: the ranks never reached their quiet phase"
 	kill -9 $job 2>/dev/null
 fi
 check_end

@@ -389,10 +389,10 @@ else
 	fail "rank killed during a checkpoint: $ck: $(cat "$D/k1.out" "$D/k2.out" | head -4); $(ls "$D/k")"
 fi
 
-# a rank that cannot be checkpointed (a keyval): every rank refuses, the
+# a rank that cannot be checkpointed (a one-sided window): every rank refuses, the
 # message names the rank and the object, no checkpoint is left, the job
 # goes on
-timeout 150 "$CAIRN" mpirun --dir "$D/h" -n $n "$P" "$D/c" "$STEPS" hold-keyval >"$D/c/run.out" 2>&1 &
+timeout 150 "$CAIRN" mpirun --dir "$D/h" -n $n "$P" "$D/c" "$STEPS" hold-win >"$D/c/run.out" 2>&1 &
 job=$!
 wait_ready "$D/c" $n
 coordinator "$D/h" >/dev/null
@@ -400,11 +400,11 @@ coordinator "$D/h" >/dev/null
 ck=$?
 wait $job
 rc=$?
-if [ $ck -ne 0 ] && grep -q 'abandoned: rank [01]: .*MPI keyval' "$D/h.out" &&
+if [ $ck -ne 0 ] && grep -q 'abandoned: rank [01]: .*MPI window' "$D/h.out" &&
 	[ -z "$(ls "$D/h" 2>/dev/null | grep ckpt)" ] && [ $rc -eq 0 ] && grep -qx ok "$D/c/run.out"; then
-	pass "a rank holding a keyval: $(head -1 "$D/h.out" | cut -c1-130); the job finished"
+	pass "a rank holding a window: $(head -1 "$D/h.out" | cut -c1-130); the job finished"
 else
-	fail "hold-keyval job: checkpoint $ck, job $rc: $(cat "$D/h.out" "$D/c/run.out" | head -5); $(ls "$D/h")"
+	fail "hold-win job: checkpoint $ck, job $rc: $(cat "$D/h.out" "$D/c/run.out" | head -5); $(ls "$D/h")"
 fi
 
 # not a running job

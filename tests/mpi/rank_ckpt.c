@@ -13,11 +13,12 @@
  * a derived datatype, a user reduction operation, a user error handler set
  * on the duplicate and MPI_ERRORS_RETURN on the split, two infos (one
  * from MPI_Info_dup, keys set and deleted), an attribute with copy and
- * delete callbacks on the duplicate and on a dup of it, before the quiet
- * phase, and use them after it (a restart must make them again in the new
+ * delete callbacks on the duplicate and on a dup of it, datatypes'
+ * attributes (on the vector, copied by a dup of it, and on MPI_INT), a
+ * windows' keyval, before the quiet phase, and use them after it (a restart must make them again in the new
  * lower half): the op reduces, an error on the duplicate calls the
  * handler, one on the split returns its code.
- * hold-keyval: keep a datatypes' keyval through the quiet phase (a
+ * hold-win: keep a one-sided window through the quiet phase (a
  * checkpoint must be refused, naming it: cairn does not rebuild those).
  * Each rank writes DIR/ready.RANK (its PID) when its quiet phase starts:
  * STEPS steps of 100000 multiplications, then the same again to check. Rank 0 prints "answer N" and "ok" when every
@@ -61,6 +62,27 @@ static int delete_attr(MPI_Comm comm, int keyval, void *val, void *extra)
 	return MPI_SUCCESS;
 }
 
+static int type_copies, type_deletes;
+static long type_value = 55, int_value = 66;
+
+static int type_copy(MPI_Datatype t, int keyval, void *extra, void *in, void *out, int *flag)
+{
+	(void)t;
+	(void)keyval;
+	type_copies += extra == &type_value;
+	*(void **)out = in;
+	*flag = 1;
+	return MPI_SUCCESS;
+}
+
+static int type_delete(MPI_Datatype t, int keyval, void *val, void *extra)
+{
+	(void)t;
+	(void)keyval;
+	type_deletes += extra == &type_value && (val == &type_value || val == &int_value);
+	return MPI_SUCCESS;
+}
+
 static void count_error(MPI_Comm *comm, int *code, ...)
 {
 	(void)comm;
@@ -95,10 +117,13 @@ int main(int argc, char **argv)
 		bad++;
 	}
 	const char *mode = argc > 3 ? argv[3] : "";
-	int held_keyval = MPI_KEYVAL_INVALID;
-	if (!strcmp(mode, "hold-keyval"))
-		MPI_Type_create_keyval(MPI_TYPE_NULL_COPY_FN, MPI_TYPE_NULL_DELETE_FN, &held_keyval, NULL);
-	int kv = MPI_KEYVAL_INVALID;
+	MPI_Win held_win = MPI_WIN_NULL;
+	static long win_mem[16];
+	if (!strcmp(mode, "hold-win"))
+		MPI_Win_create(win_mem, sizeof(win_mem), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
+			       &held_win);
+	int kv = MPI_KEYVAL_INVALID, tkv = MPI_KEYVAL_INVALID, wkv = MPI_KEYVAL_INVALID;
+	MPI_Datatype vec2 = MPI_DATATYPE_NULL;
 	MPI_Comm dup2 = MPI_COMM_NULL;
 	MPI_Op uop = MPI_OP_NULL;
 	MPI_Errhandler ueh = MPI_ERRHANDLER_NULL;
@@ -142,6 +167,13 @@ int main(int argc, char **argv)
 		MPI_Comm_create_keyval(copy_attr, delete_attr, &kv, NULL);
 		MPI_Comm_set_attr(dup, kv, &attr_value);
 		MPI_Comm_dup(dup, &dup2);
+		/* datatypes' attributes: on the vector (copied by its dup), on
+		 * a predefined type; a windows' keyval with no window */
+		MPI_Type_create_keyval(type_copy, type_delete, &tkv, &type_value);
+		MPI_Type_set_attr(vec, tkv, &type_value);
+		MPI_Type_set_attr(MPI_INT, tkv, &int_value);
+		MPI_Type_dup(vec, &vec2);
+		MPI_Win_create_keyval(MPI_WIN_NULL_COPY_FN, MPI_WIN_NULL_DELETE_FN, &wkv, NULL);
 	}
 	MPI_Barrier(MPI_COMM_WORLD);
 
@@ -168,8 +200,8 @@ int main(int argc, char **argv)
 		bad++;
 	}
 
-	if (held_keyval != MPI_KEYVAL_INVALID)
-		MPI_Type_free_keyval(&held_keyval);
+	if (held_win != MPI_WIN_NULL)
+		MPI_Win_free(&held_win);
 	if (!strcmp(mode, "objects")) {
 		/* each object, in the (maybe new) lower half */
 		char name[MPI_MAX_OBJECT_NAME];
@@ -272,6 +304,35 @@ int main(int argc, char **argv)
 				f1, f2, a1, a2, c0, deletes);
 			bad++;
 		}
+		/* datatypes' attributes, once each, callbacks not called again;
+		 * the dup still works as a type */
+		void *t1 = NULL, *t2 = NULL, *t3 = NULL;
+		int g1 = 0, g2 = 0, g3 = 0;
+		MPI_Type_get_attr(vec, tkv, &t1, &g1);
+		MPI_Type_get_attr(vec2, tkv, &t2, &g2);
+		MPI_Type_get_attr(MPI_INT, tkv, &t3, &g3);
+		int tc = type_copies, td0 = type_deletes;
+		long tin[12];
+		for (int i = 0; i < 12; i++)
+			tin[i] = -1;
+		MPI_Sendrecv(out, 1, vec2, (rank + 1) % size, 6, tin, 1, vec2, (rank + size - 1) % size, 6,
+			     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		MPI_Type_free(&vec2);
+		MPI_Type_delete_attr(MPI_INT, tkv);
+		MPI_Type_free_keyval(&tkv);
+		int wk2 = MPI_KEYVAL_INVALID;
+		MPI_Win_free_keyval(&wkv);
+		MPI_Win_create_keyval(MPI_WIN_NULL_COPY_FN, MPI_WIN_NULL_DELETE_FN, &wk2, NULL);
+		MPI_Win_free_keyval(&wk2);
+		if (!g1 || !g2 || !g3 || t1 != &type_value || t2 != &type_value || t3 != &int_value ||
+		    tc != 1 || td0 != 0 || type_deletes != 2 || tin[4] != from * 100 + 4 ||
+		    wkv != MPI_KEYVAL_INVALID) {
+			fprintf(stderr,
+				"rank %d: datatypes' attributes: %d %d %d %p %p %p, %d copies, %d then %d "
+				"deletes, dup's data %ld, win keyval %d\n",
+				rank, g1, g2, g3, t1, t2, t3, tc, td0, type_deletes, tin[4], wkv);
+			bad++;
+		}
 		MPI_Op_free(&uop);
 		MPI_Errhandler_free(&ueh);
 		MPI_Comm_free(&dup);
@@ -287,6 +348,11 @@ int main(int argc, char **argv)
 		MPI_Group_free(&evens);
 		MPI_Group_free(&wg);
 		MPI_Type_free(&vec);
+		if (type_deletes != 3) {
+			fprintf(stderr, "rank %d: %d datatype attribute deletes after the vector's free\n",
+				rank, type_deletes);
+			bad++;
+		}
 	}
 
 	/* Traffic after: in the restored job, through the new lower half. */
