@@ -8,9 +8,11 @@
  * application's function with callback_enter/leave, which switch back, and
  * turns the real handles it is given into the application's virtual ones.
  *
- * Known limit: a slot is recycled when its op is freed. MPI lets a program
- * free an op still used by a pending non-blocking collective; that would
- * call the wrong function if the slot were reused meanwhile.
+ * A slot holds one function for the life of the process, shared by every
+ * op or handler made with it: MPI lets a program free an error handler
+ * still set on a communicator, or an op a pending collective uses, and the
+ * real object lives on, calling the trampoline. So at most NSLOTS distinct
+ * functions of each kind.
  */
 #include <pthread.h>
 
@@ -23,36 +25,28 @@ struct slots {
 	void *fn[NSLOTS];
 };
 
-/* Slot numbers handed out: kind * NSLOTS + index, so that one release
- * function serves the variants (ops: MPI_User_function, its large-count
- * form; error handlers: communicators, windows, files). */
 static struct slots ops = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
 static struct slots ops_c = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
 static struct slots ehs = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
 static struct slots win_ehs = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
 static struct slots file_ehs = { PTHREAD_MUTEX_INITIALIZER, { 0 } };
-static struct slots *const op_kinds[] = { &ops, &ops_c };
-static struct slots *const eh_kinds[] = { &ehs, &win_ehs, &file_ehs };
 
+/* fn's slot: the one it already has, or a free one (-1: none left) */
 static int slot_take(struct slots *s, void *fn)
 {
+	int i, got = -1;
 	pthread_mutex_lock(&s->lock);
-	for (int i = 0; i < NSLOTS; i++) {
-		if (!s->fn[i]) {
-			s->fn[i] = fn;
-			pthread_mutex_unlock(&s->lock);
-			return i;
+	for (i = 0; i < NSLOTS && s->fn[i]; i++)
+		if (s->fn[i] == fn) {
+			got = i;
+			break;
 		}
+	if (got < 0 && i < NSLOTS) {
+		__atomic_store_n(&s->fn[i], fn, __ATOMIC_RELEASE);
+		got = i;
 	}
 	pthread_mutex_unlock(&s->lock);
-	return -1;
-}
-
-static void slot_release(struct slots *s, int slot)
-{
-	pthread_mutex_lock(&s->lock);
-	s->fn[slot] = NULL;
-	pthread_mutex_unlock(&s->lock);
+	return got;
 }
 
 static void op_call(int slot, void *in, void *inout, int *len, MPI_Datatype *type)
@@ -155,58 +149,44 @@ static MPI_File_errhandler_function *const file_eh_tramp[NSLOTS] = { T8(0) T8(1)
 								     T8(4) T8(5) T8(6) T8(7) };
 #undef T
 
-MPI_User_function *mpi_op_trampoline(MPI_User_function *fn, int *slot)
+MPI_User_function *mpi_op_trampoline(MPI_User_function *fn)
 {
-	*slot = slot_take(&ops, (void *)fn);
-	if (*slot < 0)
-		mpi_die("more than %d user-defined reduction operations at once", NSLOTS);
-	return op_tramp[*slot];
+	int i = slot_take(&ops, (void *)fn);
+	if (i < 0)
+		mpi_die("more than %d distinct user-defined reduction functions", NSLOTS);
+	return op_tramp[i];
 }
 
-MPI_User_function_c *mpi_op_c_trampoline(MPI_User_function_c *fn, int *slot)
+MPI_User_function_c *mpi_op_c_trampoline(MPI_User_function_c *fn)
 {
 	int i = slot_take(&ops_c, (void *)fn);
 	if (i < 0)
-		mpi_die("more than %d user-defined large-count reduction operations at once", NSLOTS);
-	*slot = NSLOTS + i;
+		mpi_die("more than %d distinct user-defined large-count reduction functions", NSLOTS);
 	return op_c_tramp[i];
 }
 
-void mpi_op_release(int slot)
+MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_function *fn)
 {
-	slot_release(op_kinds[slot / NSLOTS], slot % NSLOTS);
+	int i = slot_take(&ehs, (void *)fn);
+	if (i < 0)
+		mpi_die("more than %d distinct user-defined error handler functions", NSLOTS);
+	return eh_tramp[i];
 }
 
-MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_function *fn, int *slot)
-{
-	*slot = slot_take(&ehs, (void *)fn);
-	if (*slot < 0)
-		mpi_die("more than %d user-defined error handlers at once", NSLOTS);
-	return eh_tramp[*slot];
-}
-
-MPI_Win_errhandler_function *mpi_win_errhandler_trampoline(MPI_Win_errhandler_function *fn, int *slot)
+MPI_Win_errhandler_function *mpi_win_errhandler_trampoline(MPI_Win_errhandler_function *fn)
 {
 	int i = slot_take(&win_ehs, (void *)fn);
 	if (i < 0)
-		mpi_die("more than %d user-defined window error handlers at once", NSLOTS);
-	*slot = NSLOTS + i;
+		mpi_die("more than %d distinct user-defined window error handler functions", NSLOTS);
 	return win_eh_tramp[i];
 }
 
-MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler_function *fn,
-							     int *slot)
+MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler_function *fn)
 {
 	int i = slot_take(&file_ehs, (void *)fn);
 	if (i < 0)
-		mpi_die("more than %d user-defined file error handlers at once", NSLOTS);
-	*slot = 2 * NSLOTS + i;
+		mpi_die("more than %d distinct user-defined file error handler functions", NSLOTS);
 	return file_eh_tramp[i];
-}
-
-void mpi_errhandler_release(int slot)
-{
-	slot_release(eh_kinds[slot / NSLOTS], slot % NSLOTS);
 }
 
 /* --- Callbacks that get an extra_state: closures ------------------------------

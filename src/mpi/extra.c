@@ -5,27 +5,25 @@
  */
 #include <stdlib.h>
 
+#include "mpi/flight.h"
+#include "mpi/log.h"
 #include "mpi/upper.h"
 
 int mpi_impl_Op_create_c(MPI_User_function_c *user_fn, int commute, MPI_Op *op)
 {
-	int slot;
-	void *tramp = (void *)mpi_op_c_trampoline(user_fn, &slot);
-	return mpi_op_create(F_MPI_Op_create_c, tramp, slot, commute, op);
+	return mpi_op_create(F_MPI_Op_create_c, (void *)mpi_op_c_trampoline(user_fn), commute, op);
 }
 
 int mpi_impl_Win_create_errhandler(MPI_Win_errhandler_function *win_errhandler_fn, MPI_Errhandler *errhandler)
 {
-	int slot;
-	void *tramp = (void *)mpi_win_errhandler_trampoline(win_errhandler_fn, &slot);
-	return mpi_errhandler_create(F_MPI_Win_create_errhandler, tramp, slot, errhandler);
+	return mpi_errhandler_create(F_MPI_Win_create_errhandler,
+				     (void *)mpi_win_errhandler_trampoline(win_errhandler_fn), errhandler);
 }
 
 int mpi_impl_File_create_errhandler(MPI_File_errhandler_function *file_errhandler_fn, MPI_Errhandler *errhandler)
 {
-	int slot;
-	void *tramp = (void *)mpi_file_errhandler_trampoline(file_errhandler_fn, &slot);
-	return mpi_errhandler_create(F_MPI_File_create_errhandler, tramp, slot, errhandler);
+	return mpi_errhandler_create(F_MPI_File_create_errhandler,
+				     (void *)mpi_file_errhandler_trampoline(file_errhandler_fn), errhandler);
 }
 
 /* The datatypes MPI_Type_get_contents returns are new references (derived

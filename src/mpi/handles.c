@@ -35,7 +35,6 @@ struct hobj {
 	union {
 		struct mpi_comm_cache comm;
 		int type_size; /* -1: not asked yet */
-		int slot; /* op, errhandler: callback trampoline, or -1 */
 		int *keep[2]; /* request: arrays the lower half reads until done */
 		void *extra; /* win: win.c's record */
 	} u;
@@ -148,10 +147,6 @@ int h_out(enum mpi_kind k, int real)
 	case MK_DATATYPE:
 		e->u.type_size = -1;
 		break;
-	case MK_OP:
-	case MK_ERRHANDLER:
-		e->u.slot = -1;
-		break;
 	default:
 		break;
 	}
@@ -168,10 +163,6 @@ static void release(enum mpi_kind k, int v, struct hobj *e)
 		free(e->u.keep[1]);
 	} else if (k == MK_COMM) {
 		free(atomic_exchange(&e->u.comm.world, NULL));
-	} else if (k == MK_OP && e->u.slot >= 0) {
-		mpi_op_release(e->u.slot);
-	} else if (k == MK_ERRHANDLER && e->u.slot >= 0) {
-		mpi_errhandler_release(e->u.slot);
 	}
 	pthread_mutex_lock(&t->lock);
 	atomic_store_explicit(&e->real, 0, memory_order_release);
@@ -336,20 +327,6 @@ int *h_type_size_cache(int vtype)
 {
 	struct hobj *e = entry(MK_DATATYPE, vtype);
 	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->u.type_size : NULL;
-}
-
-void h_op_set_slot(int vop, int slot)
-{
-	struct hobj *e = entry(MK_OP, vop);
-	if (e)
-		e->u.slot = slot;
-}
-
-void h_errhandler_set_slot(int veh, int slot)
-{
-	struct hobj *e = entry(MK_ERRHANDLER, veh);
-	if (e)
-		e->u.slot = slot;
 }
 
 void **h_win_extra(int vwin)

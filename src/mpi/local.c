@@ -245,10 +245,9 @@ int mpi_impl_Finalize(void)
 	return rc;
 }
 
-/* Both op-creating calls: the application's function behind a trampoline
- * (slot), the lower half's function F, a virtual handle that remembers the
- * slot. */
-int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op)
+/* Both op-creating calls: the application's function behind a trampoline,
+ * the lower half's function F. */
+int mpi_op_create(enum mpi_fn f, void *tramp, int commute, MPI_Op *op)
 {
 	int real = MPI_OP_NULL;
 	MPI_LOWER_READY();
@@ -256,12 +255,9 @@ int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op)
 	long t = cross_enter();
 	int rc = create(tramp, commute, &real);
 	cross_leave(t);
-	if (rc != MPI_SUCCESS) {
-		mpi_op_release(slot);
+	if (rc != MPI_SUCCESS)
 		return rc;
-	}
 	*op = h_out(MK_OP, real);
-	h_op_set_slot(*op, slot);
 	/* made again after a restart (mpi_log_replay_manual) */
 	struct mpi_log_rec *L = mpi_log_begin(f);
 	mpi_log_put(L, &tramp, sizeof(tramp));
@@ -274,16 +270,13 @@ int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op)
 
 int mpi_impl_Op_create(MPI_User_function *user_fn, int commute, MPI_Op *op)
 {
-	int slot;
-	void *tramp = (void *)mpi_op_trampoline(user_fn, &slot);
-	return mpi_op_create(F_MPI_Op_create, tramp, slot, commute, op);
+	return mpi_op_create(F_MPI_Op_create, (void *)mpi_op_trampoline(user_fn), commute, op);
 }
 
 /* Every errhandler-creating call: the application's function behind a
- * trampoline (slot), the lower half's function F (all of them take the
- * function and return the errhandler), a virtual handle that remembers the
- * slot. */
-int mpi_errhandler_create(enum mpi_fn f, void *tramp, int slot, MPI_Errhandler *errhandler)
+ * trampoline, the lower half's function F (all of them take the function
+ * and return the errhandler). */
+int mpi_errhandler_create(enum mpi_fn f, void *tramp, MPI_Errhandler *errhandler)
 {
 	int real = MPI_ERRHANDLER_NULL;
 	MPI_LOWER_READY();
@@ -291,12 +284,9 @@ int mpi_errhandler_create(enum mpi_fn f, void *tramp, int slot, MPI_Errhandler *
 	long t = cross_enter();
 	int rc = create(tramp, &real);
 	cross_leave(t);
-	if (rc != MPI_SUCCESS) {
-		mpi_errhandler_release(slot);
+	if (rc != MPI_SUCCESS)
 		return rc;
-	}
 	*errhandler = h_out(MK_ERRHANDLER, real);
-	h_errhandler_set_slot(*errhandler, slot);
 	struct mpi_log_rec *L = mpi_log_begin(f);
 	mpi_log_put(L, &tramp, sizeof(tramp));
 	mpi_log_put(L, errhandler, sizeof(*errhandler));
@@ -317,6 +307,8 @@ int mpi_log_replay_manual(int fn, struct mpi_log_reader *R)
 	if (fn == F_MPI_Comm_create_keyval || fn == F_MPI_Keyval_create ||
 	    fn == F_MPI_Type_create_keyval || fn == F_MPI_Win_create_keyval)
 		return mpi_keyval_replay(fn, R);
+	if (fn == F_MPI_Dist_graph_create || fn == F_MPI_Dist_graph_create_adjacent)
+		return mpi_dist_graph_replay(fn, R);
 	mpi_log_get(R, &tramp, sizeof(tramp));
 	switch (fn) {
 	case F_MPI_Op_create:
@@ -352,17 +344,15 @@ int mpi_log_replay_manual(int fn, struct mpi_log_reader *R)
 int mpi_impl_Comm_create_errhandler(MPI_Comm_errhandler_function *comm_errhandler_fn,
 				    MPI_Errhandler *errhandler)
 {
-	int slot;
-	void *tramp = (void *)mpi_errhandler_trampoline(comm_errhandler_fn, &slot);
-	return mpi_errhandler_create(F_MPI_Comm_create_errhandler, tramp, slot, errhandler);
+	return mpi_errhandler_create(F_MPI_Comm_create_errhandler,
+				     (void *)mpi_errhandler_trampoline(comm_errhandler_fn), errhandler);
 }
 
 int mpi_impl_Errhandler_create(MPI_Comm_errhandler_function *comm_errhandler_fn,
 			       MPI_Errhandler *errhandler)
 {
-	int slot;
-	void *tramp = (void *)mpi_errhandler_trampoline(comm_errhandler_fn, &slot);
-	return mpi_errhandler_create(F_MPI_Errhandler_create, tramp, slot, errhandler);
+	return mpi_errhandler_create(F_MPI_Errhandler_create,
+				     (void *)mpi_errhandler_trampoline(comm_errhandler_fn), errhandler);
 }
 
 /* The buffer of buffered sends lives in the application's memory (saved);

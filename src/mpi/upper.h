@@ -165,8 +165,6 @@ struct mpi_comm_cache *h_comm_cache(int vcomm);
 /* local.c: whether vcomm is an intercommunicator (0 for an unknown one). */
 int mpi_comm_is_inter(MPI_Comm vcomm);
 int *h_type_size_cache(int vtype);
-void h_op_set_slot(int vop, int slot);
-void h_errhandler_set_slot(int veh, int slot);
 /* A window's upper-half record (win.c), NULL if none. */
 void **h_win_extra(int vwin);
 /* The displacement the lower half's window wants for the application's
@@ -186,20 +184,20 @@ MPI_File hf_f2c(MPI_Fint f);
  * destinations), as neighbourhood collectives count them. */
 int mpi_neighbor_count(MPI_Comm comm, int out);
 
+/* The number of dimensions of a Cartesian communicator (ndims_of(C)). */
+int mpi_cart_ndims(MPI_Comm comm);
+
 /* The size of the group a comm_size(C) array rule means. */
 int mpi_comm_group_size(MPI_Comm comm);
 
 /* callbacks.c */
-MPI_User_function *mpi_op_trampoline(MPI_User_function *fn, int *slot);
-void mpi_op_release(int slot);
-MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_function *fn,
-							 int *slot);
-void mpi_errhandler_release(int slot);
-MPI_User_function_c *mpi_op_c_trampoline(MPI_User_function_c *fn, int *slot);
-MPI_Win_errhandler_function *mpi_win_errhandler_trampoline(MPI_Win_errhandler_function *fn,
-							   int *slot);
-MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler_function *fn,
-							     int *slot);
+/* the trampoline that calls fn (one per distinct function, for the life
+ * of the process) */
+MPI_User_function *mpi_op_trampoline(MPI_User_function *fn);
+MPI_Comm_errhandler_function *mpi_errhandler_trampoline(MPI_Comm_errhandler_function *fn);
+MPI_User_function_c *mpi_op_c_trampoline(MPI_User_function_c *fn);
+MPI_Win_errhandler_function *mpi_win_errhandler_trampoline(MPI_Win_errhandler_function *fn);
+MPI_File_errhandler_function *mpi_file_errhandler_trampoline(MPI_File_errhandler_function *fn);
 
 noreturn void mpi_unsupported(const char *name, const char *why);
 
@@ -232,10 +230,10 @@ noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 void *mpi_grow(void *p, size_t n, size_t *cap, size_t elem, size_t first, const char *what);
 
 /* local.c: both op-creating calls (MPI_Op_create, MPI_Op_create_c). */
-int mpi_op_create(enum mpi_fn f, void *tramp, int slot, int commute, MPI_Op *op);
+int mpi_op_create(enum mpi_fn f, void *tramp, int commute, MPI_Op *op);
 /* local.c: every errhandler-creating call, given the lower half's function
  * F and the trampoline already taken for the application's function. */
-int mpi_errhandler_create(enum mpi_fn f, void *tramp, int slot, MPI_Errhandler *errhandler);
+int mpi_errhandler_create(enum mpi_fn f, void *tramp, MPI_Errhandler *errhandler);
 
 #include "mpi/wait.h"
 
