@@ -58,7 +58,7 @@ class Param:
         self.dir = words[0] if words and words[0] in ('in', 'out', 'inout') else None
         m = re.search(r'handle\((\w+)\)', role)
         self.kind = m.group(1) if m else None
-        m = re.search(r'array\((\w+(?:\(\w+\))?|\?)\)', role)
+        m = re.search(r'array\((\w+(?:\(\w+(?:,\w+)?\))?|\?)\)', role)
         self.array = m.group(1) if m else None
         m = re.search(r'callback\((\w+)\)', role)
         self.callback = m.group(1) if m else None
@@ -519,6 +519,13 @@ def count_expr(f, rule):
     m = re.match(r'^neighbors_(in|out)\((\w+)\)$', rule)
     if m:
         return 'mpi_neighbor_count(%s, %d)' % (m.group(2), m.group(1) == 'out')
+    m = re.match(r'^ndims_of\((\w+)\)$', rule)
+    if m:  # MPI_Cart_sub's remain_dims: one per dimension of the grid
+        return 'mpi_cart_ndims(%s)' % m.group(1)
+    m = re.match(r'^last\((\w+),(\w+)\)$', rule)
+    if m:  # the last element of array A of N: MPI_Graph_create's edges
+        a, n = m.group(1), m.group(2)
+        return '((int)%s > 0 && %s ? %s[%s - 1] : 0)' % (n, a, a, n)
     if rule not in [p.name for p in f.params]:
         raise SystemExit('mpigen: %s: array count %r is no parameter' % (f.name, rule))
     return '(int)%s' % rule

@@ -98,6 +98,45 @@ static const int *weights_in(const int *w)
 	return w;
 }
 
+/* Distributed graphs are made again after a restart: their calls are
+ * logged by hand (the weights may be the two special addresses, which the
+ * log keeps as such: a tag, then the array). */
+enum { W_ARRAY, W_UNWEIGHTED, W_EMPTY };
+
+static void log_weights(struct mpi_log_rec *L, const int *w, int n)
+{
+	int tag = w == MPI_UNWEIGHTED ? W_UNWEIGHTED : w == MPI_WEIGHTS_EMPTY ? W_EMPTY : W_ARRAY;
+	mpi_log_put(L, &tag, sizeof(tag));
+	mpi_log_array(L, tag == W_ARRAY ? w : NULL, tag == W_ARRAY && n > 0 ? (size_t)n * sizeof(int) : 0);
+}
+
+/* the weights as the lower half wants them; n: how many the array must hold */
+static const int *get_weights(struct mpi_log_reader *R, size_t n)
+{
+	int tag = W_ARRAY;
+	size_t nb = 0;
+	mpi_log_get(R, &tag, sizeof(tag));
+	const int *w = mpi_log_get_array(R, &nb);
+	if (tag == W_UNWEIGHTED)
+		return weights_in(MPI_UNWEIGHTED);
+	if (tag == W_EMPTY)
+		return weights_in(MPI_WEIGHTS_EMPTY);
+	return nb == n * sizeof(int) ? w : NULL; /* NULL: MPICH reports it */
+}
+
+static void log_ints(struct mpi_log_rec *L, const int *a, int n)
+{
+	mpi_log_array(L, a, a && n > 0 ? (size_t)n * sizeof(int) : 0);
+}
+
+static int sum_ints(const int *a, int n)
+{
+	int s = 0;
+	for (int i = 0; a && i < n; i++)
+		s += a[i];
+	return s;
+}
+
 int mpi_impl_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], const int degrees[],
 			       const int destinations[], const int weights[], MPI_Info info,
 			       int reorder, MPI_Comm *comm_dist_graph)
@@ -109,8 +148,22 @@ int mpi_impl_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], co
 	int rc = MPI_FN(MPI_Dist_graph_create)(rc_comm, n, sources, degrees, destinations, w, r_info,
 					       reorder, &real);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		*comm_dist_graph = h_out(MK_COMM, real);
+	if (rc != MPI_SUCCESS)
+		return rc;
+	*comm_dist_graph = h_out(MK_COMM, real);
+	int nedges = sum_ints(degrees, n);
+	struct mpi_log_rec *L = mpi_log_begin(F_MPI_Dist_graph_create);
+	mpi_log_put(L, &comm_old, sizeof(comm_old));
+	mpi_log_put(L, &n, sizeof(n));
+	log_ints(L, sources, n);
+	log_ints(L, degrees, n);
+	log_ints(L, destinations, nedges);
+	log_weights(L, weights, nedges);
+	mpi_log_put(L, &reorder, sizeof(reorder));
+	mpi_log_put(L, comm_dist_graph, sizeof(*comm_dist_graph));
+	mpi_log_end(L);
+	h_mark_rebuilt(MK_COMM, *comm_dist_graph);
+	flight_new_comm(*comm_dist_graph);
 	return rc;
 }
 
@@ -126,9 +179,70 @@ int mpi_impl_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const i
 	int rc = MPI_FN(MPI_Dist_graph_create_adjacent)(rc_comm, indegree, sources, sw, outdegree,
 							destinations, dw, r_info, reorder, &real);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		*comm_dist_graph = h_out(MK_COMM, real);
+	if (rc != MPI_SUCCESS)
+		return rc;
+	*comm_dist_graph = h_out(MK_COMM, real);
+	struct mpi_log_rec *L = mpi_log_begin(F_MPI_Dist_graph_create_adjacent);
+	mpi_log_put(L, &comm_old, sizeof(comm_old));
+	mpi_log_put(L, &indegree, sizeof(indegree));
+	log_ints(L, sources, indegree);
+	log_weights(L, sourceweights, indegree);
+	mpi_log_put(L, &outdegree, sizeof(outdegree));
+	log_ints(L, destinations, outdegree);
+	log_weights(L, destweights, outdegree);
+	mpi_log_put(L, &reorder, sizeof(reorder));
+	mpi_log_put(L, comm_dist_graph, sizeof(*comm_dist_graph));
+	mpi_log_end(L);
+	h_mark_rebuilt(MK_COMM, *comm_dist_graph);
+	flight_new_comm(*comm_dist_graph);
 	return rc;
+}
+
+/* The records above, in a new lower half (mpi_log_replay_manual). */
+int mpi_dist_graph_replay(int fn, struct mpi_log_reader *R)
+{
+	int vold = 0, n = 0, nout = 0, reorder = 0, v = 0, real = MPI_COMM_NULL, rc;
+	size_t nb = 0;
+	const int *src, *deg = NULL, *dst, *w, *w2 = NULL;
+
+	mpi_log_get(R, &vold, sizeof(vold));
+	mpi_log_get(R, &n, sizeof(n));
+	src = mpi_log_get_array(R, NULL);
+	if (fn == F_MPI_Dist_graph_create) {
+		deg = mpi_log_get_array(R, NULL);
+		dst = mpi_log_get_array(R, &nb);
+		w = get_weights(R, nb / sizeof(int));
+	} else {
+		w = get_weights(R, (size_t)(n > 0 ? n : 0));
+		mpi_log_get(R, &nout, sizeof(nout));
+		dst = mpi_log_get_array(R, NULL);
+		w2 = get_weights(R, (size_t)(nout > 0 ? nout : 0));
+	}
+	mpi_log_get(R, &reorder, sizeof(reorder));
+	mpi_log_get(R, &v, sizeof(v));
+	if (mpi_log_bad(R))
+		return -1;
+	long t = cross_enter();
+	if (fn == F_MPI_Dist_graph_create)
+		rc = MPI_FN(MPI_Dist_graph_create)(h_in(MK_COMM, vold), n, src, deg, dst, w,
+						   MPI_INFO_NULL, reorder, &real);
+	else
+		rc = MPI_FN(MPI_Dist_graph_create_adjacent)(h_in(MK_COMM, vold), n, src, w, nout, dst,
+							    w2, MPI_INFO_NULL, reorder, &real);
+	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		h_rebind(MK_COMM, v, real);
+	return rc;
+}
+
+/* MPI_Cart_sub's remain_dims has one entry per dimension of comm's grid. */
+int mpi_cart_ndims(MPI_Comm comm)
+{
+	int nd = 0;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Cartdim_get)(h_in(MK_COMM, comm), &nd);
+	cross_leave(t);
+	return rc == MPI_SUCCESS ? nd : 0;
 }
 
 int mpi_impl_Dist_graph_neighbors(MPI_Comm comm, int maxindegree, int sources[], int sourceweights[],

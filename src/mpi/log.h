@@ -36,6 +36,8 @@ extern int mpi_replaying;
  * the replay. */
 int mpi_keyval_replay(int fn, struct mpi_log_reader *R);
 void mpi_attrs_snapshot(void);
+/* Distributed graphs' records (extra.c). */
+int mpi_dist_graph_replay(int fn, struct mpi_log_reader *R);
 int mpi_attrs_restore(void);
 
 /* Every record, in order, in the new lower half: 0, or -1 with a message. */

@@ -15,7 +15,11 @@
  * from MPI_Info_dup, keys set and deleted), an attribute with copy and
  * delete callbacks on the duplicate and on a dup of it, datatypes'
  * attributes (on the vector, copied by a dup of it, and on MPI_INT), a
- * windows' keyval, before the quiet phase, and use them after it (a restart must make them again in the new
+ * windows' keyval, topologies (a row of a 2-D grid from MPI_Cart_sub, a
+ * ring as MPI_Graph_create, MPI_Dist_graph_create_adjacent with weights,
+ * MPI_Dist_graph_create unweighted), the duplicate's error handler and
+ * hints as MPI_Comm_get_errhandler/get_info give them, a darray and a
+ * large-count struct datatype, before the quiet phase, and use them after it (a restart must make them again in the new
  * lower half): the op reduces, an error on the duplicate calls the
  * handler, one on the split returns its code.
  * hold-win: keep a one-sided window through the quiet phase (a
@@ -123,7 +127,11 @@ int main(int argc, char **argv)
 		MPI_Win_create(win_mem, sizeof(win_mem), sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
 			       &held_win);
 	int kv = MPI_KEYVAL_INVALID, tkv = MPI_KEYVAL_INVALID, wkv = MPI_KEYVAL_INVALID;
-	MPI_Datatype vec2 = MPI_DATATYPE_NULL;
+	MPI_Datatype vec2 = MPI_DATATYPE_NULL, darr = MPI_DATATYPE_NULL, st_c = MPI_DATATYPE_NULL;
+	MPI_Comm row = MPI_COMM_NULL, graph = MPI_COMM_NULL, adj = MPI_COMM_NULL, dgraph = MPI_COMM_NULL;
+	MPI_Errhandler geh = MPI_ERRHANDLER_NULL;
+	MPI_Info ginfo = MPI_INFO_NULL;
+	int dims2[2] = { 0, 0 };
 	MPI_Comm dup2 = MPI_COMM_NULL;
 	MPI_Op uop = MPI_OP_NULL;
 	MPI_Errhandler ueh = MPI_ERRHANDLER_NULL;
@@ -174,6 +182,39 @@ int main(int argc, char **argv)
 		MPI_Type_set_attr(MPI_INT, tkv, &int_value);
 		MPI_Type_dup(vec, &vec2);
 		MPI_Win_create_keyval(MPI_WIN_NULL_COPY_FN, MPI_WIN_NULL_DELETE_FN, &wkv, NULL);
+		/* topologies */
+		MPI_Comm grid;
+		int per2[2] = { 0, 0 }, keep[2] = { 1, 0 };
+		MPI_Dims_create(size, 2, dims2);
+		MPI_Cart_create(MPI_COMM_WORLD, 2, dims2, per2, 0, &grid);
+		MPI_Cart_sub(grid, keep, &row);
+		MPI_Comm_free(&grid);
+		int gidx[64], gedges[128];
+		for (int r = 0; r < size && r < 64; r++) {
+			gedges[2 * r] = (r + size - 1) % size;
+			gedges[2 * r + 1] = (r + 1) % size;
+			gidx[r] = 2 * r + 2;
+		}
+		MPI_Graph_create(MPI_COMM_WORLD, size, gidx, gedges, 0, &graph);
+		int asrc[1] = { (rank + size - 1) % size }, adst[1] = { (rank + 1) % size };
+		int aw_in[1] = { 10 + asrc[0] }, aw_out[1] = { 10 + rank };
+		MPI_Dist_graph_create_adjacent(MPI_COMM_WORLD, 1, asrc, aw_in, 1, adst, aw_out,
+					       MPI_INFO_NULL, 0, &adj);
+		int me[1] = { rank }, one[1] = { 1 }, to[1] = { (rank + 2) % size };
+		MPI_Dist_graph_create(MPI_COMM_WORLD, 1, me, one, to, MPI_UNWEIGHTED, MPI_INFO_NULL, 0,
+				      &dgraph);
+		/* handed out by getters */
+		MPI_Comm_get_errhandler(dup, &geh);
+		MPI_Comm_get_info(dup, &ginfo);
+		/* more datatype constructors */
+		int gs[1] = { 4 * size }, ds[1] = { MPI_DISTRIBUTE_BLOCK }, da[1] = { MPI_DISTRIBUTE_DFLT_DARG },
+		    ps[1] = { size };
+		MPI_Type_create_darray(size, rank, 1, gs, ds, da, ps, MPI_ORDER_C, MPI_LONG, &darr);
+		MPI_Type_commit(&darr);
+		MPI_Count bl[2] = { 1, 2 }, dp[2] = { 0, 3 * (MPI_Count)sizeof(long) };
+		MPI_Datatype tys[2] = { MPI_LONG, MPI_LONG };
+		MPI_Type_create_struct_c(2, bl, dp, tys, &st_c);
+		MPI_Type_commit(&st_c);
 	}
 	MPI_Barrier(MPI_COMM_WORLD);
 
@@ -344,6 +385,84 @@ int main(int argc, char **argv)
 		if (fromgroup != MPI_COMM_NULL)
 			MPI_Comm_free(&fromgroup);
 		MPI_Comm_free(&cart);
+		/* topologies, made again */
+		int rs = -1, rsum = 0, nn = -1, nb[2] = { -1, -1 }, ind = -1, outd = -1, wt = -1;
+		MPI_Comm_size(row, &rs);
+		MPI_Allreduce(&rank, &rsum, 1, MPI_INT, MPI_SUM, row);
+		int rwant = 0;
+		for (int r = rank % dims2[1]; r < size; r += dims2[1])
+			rwant += r;
+		if (rs != dims2[0] || rsum != rwant) {
+			fprintf(stderr, "rank %d: cart_sub row: size %d (want %d), sum %d (want %d)\n", rank,
+				rs, dims2[0], rsum, rwant);
+			bad++;
+		}
+		MPI_Graph_neighbors_count(graph, rank, &nn);
+		MPI_Graph_neighbors(graph, rank, 2, nb);
+		int gin[2] = { -1, -1 };
+		MPI_Neighbor_allgather(&rank, 1, MPI_INT, gin, 1, MPI_INT, graph);
+		if (nn != 2 || nb[0] != (rank + size - 1) % size || nb[1] != (rank + 1) % size ||
+		    gin[0] != nb[0] || gin[1] != nb[1]) {
+			fprintf(stderr, "rank %d: graph: %d neighbours %d %d, gathered %d %d\n", rank, nn,
+				nb[0], nb[1], gin[0], gin[1]);
+			bad++;
+		}
+		int s1[1] = { -1 }, sw1[1] = { -1 }, d1[1] = { -1 }, dw1[1] = { -1 }, wtd = -1;
+		MPI_Dist_graph_neighbors_count(adj, &ind, &outd, &wtd);
+		MPI_Dist_graph_neighbors(adj, 1, s1, sw1, 1, d1, dw1);
+		int ain = -1;
+		MPI_Neighbor_allgather(&rank, 1, MPI_INT, &ain, 1, MPI_INT, adj);
+		if (ind != 1 || outd != 1 || !wtd || s1[0] != (rank + size - 1) % size ||
+		    sw1[0] != 10 + s1[0] || d1[0] != (rank + 1) % size || dw1[0] != 10 + rank ||
+		    ain != s1[0]) {
+			fprintf(stderr, "rank %d: adjacent graph: %d in %d out, %d(%d) -> %d(%d), got %d\n",
+				rank, ind, outd, s1[0], sw1[0], d1[0], dw1[0], ain);
+			bad++;
+		}
+		MPI_Dist_graph_neighbors_count(dgraph, &ind, &outd, &wt);
+		int din = -1;
+		MPI_Neighbor_allgather(&rank, 1, MPI_INT, &din, 1, MPI_INT, dgraph);
+		if (ind != 1 || outd != 1 || wt || din != (rank + size - 2) % size) {
+			fprintf(stderr, "rank %d: dist graph: %d in %d out weighted %d, got %d\n", rank, ind,
+				outd, wt, din);
+			bad++;
+		}
+		MPI_Comm_free(&row);
+		MPI_Comm_free(&graph);
+		MPI_Comm_free(&adj);
+		MPI_Comm_free(&dgraph);
+		/* the getters' objects: the handler works on another communicator */
+		int gnk = -1, h0 = handled;
+		MPI_Info_get_nkeys(ginfo, &gnk);
+		int irc = MPI_Info_free(&ginfo);
+		MPI_Comm gd;
+		MPI_Comm_dup(MPI_COMM_WORLD, &gd);
+		MPI_Comm_set_errhandler(gd, geh);
+		int grc = MPI_Send(&uv, 1, MPI_LONG, size + 5, 0, gd);
+		MPI_Comm_free(&gd);
+		int frc = MPI_Errhandler_free(&geh);
+		if (gnk < 0 || irc != MPI_SUCCESS || grc == MPI_SUCCESS || handled != h0 + 1 ||
+		    frc != MPI_SUCCESS) {
+			fprintf(stderr, "rank %d: getters: info %d keys (free %d), handler %d calls, "
+				"code %d, free %d\n", rank, gnk, irc, handled - h0, grc, frc);
+			bad++;
+		}
+		/* the darray and the large-count struct */
+		long big[64], dl[64];
+		for (int i = 0; i < 64; i++)
+			big[i] = i, dl[i] = -1;
+		MPI_Sendrecv(big, 1, darr, rank, 7, dl, 4, MPI_LONG, rank, 7, MPI_COMM_WORLD,
+			     MPI_STATUS_IGNORE);
+		long sl[3] = { -1, -1, -1 };
+		MPI_Sendrecv(big, 1, st_c, rank, 8, sl, 3, MPI_LONG, rank, 8, MPI_COMM_WORLD,
+			     MPI_STATUS_IGNORE);
+		if (dl[0] != 4 * rank || dl[3] != 4 * rank + 3 || sl[0] != 0 || sl[1] != 3 || sl[2] != 4) {
+			fprintf(stderr, "rank %d: darray %ld..%ld, struct_c %ld %ld %ld\n", rank, dl[0],
+				dl[3], sl[0], sl[1], sl[2]);
+			bad++;
+		}
+		MPI_Type_free(&darr);
+		MPI_Type_free(&st_c);
 		MPI_Comm_free(&orphan);
 		MPI_Group_free(&evens);
 		MPI_Group_free(&wg);
