@@ -57,9 +57,12 @@
 
 #define MAX_RANKS 4096
 /* a checkpoint refused for a passing reason is tried again every
- * RETRY_NS, RETRY_MAX times (10 s) */
+ * RETRY_NS, up to RETRY_MAX times in a row (10 s) without a rank running
+ * forward; while ranks behind in a collective run forward to it, for up to
+ * FORWARD_NS from the first attempt */
 #define RETRY_NS 200000000ull
 #define RETRY_MAX 50
+#define FORWARD_NS (600ull * 1000000000ull)
 
 struct conn {
 	int fd;
@@ -95,6 +98,7 @@ static struct {
 	char why[1000];
 	int wait_exit;	/* reply to client once the launcher has ended */
 	int tries;         /* rounds refused for a passing reason, in a row */
+	int stuck;         /* of them, the last ones in a row with no rank running forward */
 	uint64_t retry_at; /* when to try again (0: not) */
 	unsigned retry_flags;
 	int queued;          /* a `cairn checkpoint` that came during a round, or -1 */
@@ -425,8 +429,10 @@ static void start_round(unsigned flags, int client)
 	J.aborted = 0;
 	J.why[0] = 0;
 	J.t0 = mono_ns();
-	if (!J.tries)
+	if (!J.tries) {
 		J.t_first = J.t0;
+		J.stuck = 0;
+	}
 	struct job_ckpt ck;
 	for (int r = 0; r < MAX_RANKS; r++) {
 		if (!J.c[r])
@@ -538,22 +544,34 @@ static void finish_round(void)
 		to_all(JOB_ABORT, &v, sizeof(v));
 		rm_tree(part);
 		/* refused for a reason that passes (a rank inside MPI, a collective
-		 * in progress): again, a moment later, for up to RETRY_MAX rounds */
-		int passing = nlive() == J.size, any = 0;
+		 * in progress): again, a moment later, for up to RETRY_MAX rounds
+		 * in a row, or FORWARD_NS while ranks run forward */
+		int passing = nlive() == J.size, any = 0, forward = 0;
 		for (int r = 0; r < MAX_RANKS; r++)
 			if (J.c[r] && J.c[r]->done && J.c[r]->d.status != 0) {
 				any = 1;
 				passing &= J.c[r]->d.retry != 0;
+				forward |= J.c[r]->d.retry == JOB_RETRY_FORWARD;
 			}
-		if (any && passing && ++J.tries < RETRY_MAX) {
+		J.stuck = forward ? 0 : J.stuck + 1;
+		if (any && passing &&
+		    (forward ? mono_ns() - J.t_first < FORWARD_NS : J.stuck < RETRY_MAX)) {
+			J.tries++;
 			J.retry_at = mono_ns() + RETRY_NS;
 			J.retry_flags = J.flags;
 			J.active = 0;
 			return;
 		}
 		rep.status = ECANCELED;
+		char tried[96] = "";
+		if (J.tries)
+			snprintf(tried, sizeof(tried), " after trying for %.0f s (%d attempts%s)",
+				 (double)(mono_ns() - J.t_first) / 1e9, J.tries + 1,
+				 !any || !passing ? ""
+				 : forward	  ? ", ranks behind still running forward"
+						  : ", the last 10 s with no rank running forward");
 		snprintf(rep.msg, sizeof(rep.msg), "checkpoint %u of the job abandoned%s: %.900s", J.number,
-			 J.tries ? " after trying for 10 s" : "", J.why);
+			 tried, J.why);
 		if (J.client < 0)
 			say("%s", rep.msg);
 		reply_client(&rep);

@@ -67,9 +67,15 @@ struct job_ckpt {
 	char path[4096]; /* the image of this rank */
 };
 
+/* JOB_RETRY: a passing reason (a thread inside MPI, a request pending, a
+ * laggard that makes no progress); JOB_RETRY_FORWARD: ranks behind in a
+ * collective are running forward to it (they compute, or their counts
+ * move), so the checkpoint will pass once they get there. */
+enum { JOB_RETRY = 1, JOB_RETRY_FORWARD = 2 };
+
 struct job_done {
 	int32_t status; /* 0 or an errno value */
-	uint32_t retry;  /* refused for now: worth asking again shortly */
+	uint32_t retry;  /* refused for now: worth asking again shortly (JOB_RETRY_*) */
 	uint64_t size, total_ns, pause_ns;
 	char msg[1024];
 };

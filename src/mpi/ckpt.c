@@ -94,16 +94,25 @@ void mpi_gate_wait(void)
 /* A wait came back from the lower half (wait.c): while a checkpoint holds
  * the library, this thread is out of it. Its caller translates its handles
  * again afterwards (they change with a restart). */
+static int parked; /* threads in mpi_ckpt_park */
+
 void mpi_ckpt_park(void)
 {
 	if (!__atomic_load_n(&mpi_gate, __ATOMIC_SEQ_CST))
 		return;
 	int depth = mpi_depth;
 	mpi_depth = 0;
+	__atomic_add_fetch(&parked, 1, __ATOMIC_SEQ_CST);
 	__atomic_sub_fetch(&mpi_inside, 1, __ATOMIC_SEQ_CST);
 	gate_sleep();
 	__atomic_add_fetch(&mpi_inside, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&parked, 1, __ATOMIC_SEQ_CST);
 	mpi_depth = depth;
+}
+
+int mpi_ckpt_waiting(void)
+{
+	return __atomic_load_n(&parked, __ATOMIC_SEQ_CST);
 }
 
 static int (*rt_register_lower)(const struct cairn_lower_half *);
@@ -113,6 +122,7 @@ static int (*rt_job_ranks)(void);
 static int (*rt_job_allgather)(const void *, size_t, void *, size_t);
 static const char *(*rt_job_abort_reason)(void);
 static void (*rt_job_retry)(void);
+static void (*rt_job_forward)(void);
 static int (*rt_job_ending)(void);
 
 static int is_lower_fd(int fd)
@@ -343,13 +353,17 @@ static int on_checkpoint(void *arg)
 	int cut = in_job ? cut_before(msg, sizeof(msg)) : 0;
 	if (cut < 0) {
 		char again[256];
-		if (cut == CUT_AGAIN && rt_job_retry)
+		if (cut == CUT_AGAIN && cut_forward() && rt_job_forward)
+			rt_job_forward();
+		else if (cut == CUT_AGAIN && rt_job_retry)
 			rt_job_retry();
 		cut_after(again, sizeof(again));
 		mpi_depth--;
-		if (cut == CUT_AGAIN && cut_hold())
+		if (cut == CUT_AGAIN && cut_hold()) {
+			/* threads asleep at the gate must watch the time now */
 			__atomic_store_n(&hold_until, mono_ms() + HOLD_MS, __ATOMIC_SEQ_CST);
-		else
+			syscall(SYS_futex, &mpi_gate, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+		} else
 			open_gate();
 		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
 		return 0;
@@ -396,6 +410,7 @@ void mpi_ckpt_attach(void)
 										  "cairn_job_allgather");
 	rt_job_abort_reason = (const char *(*)(void))dlsym(RTLD_DEFAULT, "cairn_job_abort_reason");
 	rt_job_retry = (void (*)(void))dlsym(RTLD_DEFAULT, "cairn_job_retry");
+	rt_job_forward = (void (*)(void))dlsym(RTLD_DEFAULT, "cairn_job_forward");
 	rt_job_ending = (int (*)(void))dlsym(RTLD_DEFAULT, "cairn_job_ending");
 	if (!rt_job_allgather || !rt_job_abort_reason)
 		rt_job_ranks = NULL;

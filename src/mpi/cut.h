@@ -15,6 +15,9 @@ int cut_before(char *msg, size_t len);
  * another has not entered) and behind on none: it should stay stopped
  * while the others run forward to it. */
 int cut_hold(void);
+/* After CUT_AGAIN (the same on every rank): the ranks not held are running
+ * forward (computing, or their counts moved since the last attempt). */
+int cut_forward(void);
 /* After the image (continue), or after a restart once the objects are made
  * again: the messages kept are sent again by their senders. */
 int cut_after(char *msg, size_t len);

@@ -224,6 +224,7 @@ int mpi_buffer_reattach(void);
 /* ckpt.c: checkpoints of this rank under cairn's runtime. */
 void mpi_ckpt_attach(void); /* once the split lower half is loaded */
 void mpi_ckpt_park(void);   /* a wait came back: out while a checkpoint runs */
+int mpi_ckpt_waiting(void); /* threads parked so, now */
 noreturn void mpi_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* p (an array of n elements of size elem, room for *cap) with room for one
  * more: doubled, from first; out of memory dies naming what. */

@@ -368,6 +368,13 @@ EXPORT int cairn_job_ranks(void)
 
 EXPORT void cairn_job_retry(void)
 {
+	if (job_active && job_retry < JOB_RETRY)
+		job_retry = JOB_RETRY;
+}
+
+/* the ranks behind are running forward (cut.c): worth waiting for longer */
+EXPORT void cairn_job_forward(void)
+{
 	if (job_active)
-		job_retry = 1;
+		job_retry = JOB_RETRY_FORWARD;
 }

@@ -1,6 +1,6 @@
 /* Messages in flight across a job's checkpoint (tests/mpi/job.sh).
  *
- *   in_flight DIR ROUNDS STEPS [skew]
+ *   in_flight DIR ROUNDS STEPS [skew | skew-stuck]
  *
  * Each round, every rank sends every rank (itself included) a batch of
  * messages: on MPI_COMM_WORLD and on a split communicator, with three
@@ -19,6 +19,10 @@
  * phase, the others after theirs: a checkpoint then must be refused (a
  * collective is in progress), and the job goes on. The other rounds' quiet
  * phases are STEPS/12 long, so that round 1 starts soon.
+ * skew-stuck: the same, but the others first wait for a message rank 0
+ * sends only after its quiet phase (their own is short): held at its gate
+ * as the rank ahead, rank 0 would never send it, so a checkpoint must give
+ * up (no rank runs forward) and the job go on.
  */
 #define _GNU_SOURCE
 #include <mpi.h>
@@ -51,7 +55,8 @@ int main(int argc, char **argv)
 	}
 	int rounds = atoi(argv[2]);
 	long steps = atol(argv[3]);
-	int skew = argc > 4 && !strcmp(argv[4], "skew");
+	int stuck = argc > 4 && !strcmp(argv[4], "skew-stuck");
+	int skew = stuck || (argc > 4 && !strcmp(argv[4], "skew"));
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -98,8 +103,18 @@ int main(int argc, char **argv)
 		}
 		if (round == 1)
 			mark_ready(argv[1], rank);
+		int token = 0;
+		if (stuck && round == 1 && rank != 0)
+			MPI_Recv(&token, 1, MPI_INT, 0, 99, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 		/* skew: only the phase a checkpoint is expected in is long */
-		quiet(skew && round != 1 ? steps / 12 : steps);
+		quiet(skew && (round != 1 || (stuck && rank != 0)) ? steps / 12 : steps);
+		if (stuck && round == 1 && rank == 0) {
+			token = 7;
+			for (int r = 1; r < size; r++)
+				MPI_Send(&token, 1, MPI_INT, r, 99, MPI_COMM_WORLD);
+		} else if (stuck && round == 1 && token != 7) {
+			bad++;
+		}
 		if (skew && round == 1 && rank != 0) {
 			int v = 0;
 			MPI_Bcast(&v, 1, MPI_INT, 0, MPI_COMM_WORLD);
