@@ -12,7 +12,8 @@
  * MPI_ANY_TAG, checking each message's content and that messages from one
  * sender with one tag arrive in the order they were sent. Rank 0 prints
  * "answer N" (a sum over everything received) and "ok" when every check
- * held. Rounds end with a barrier. Each rank writes DIR/ready.RANK (its PID) when the quiet phase of
+ * held, and "nodes N", the number of shared-memory nodes MPI sees at the
+ * end. Rounds end with a barrier. Each rank writes DIR/ready.RANK (its PID) when the quiet phase of
  * round 1 starts.
  *
  * skew: in round 1, rank 0 enters an MPI_Bcast as root before its quiet
@@ -179,8 +180,18 @@ int main(int argc, char **argv)
 	MPI_Allreduce(&bad, &allbad, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
 	int bs;
 	MPI_Buffer_detach(&bbuf, &bs);
+	/* on how many nodes the job ends, as MPI sees them (a restart may be
+	 * launched on other hosts) */
+	MPI_Comm node;
+	int nrank = 0, nodes = 0, first;
+	MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+	MPI_Comm_rank(node, &nrank);
+	first = nrank == 0;
+	MPI_Allreduce(&first, &nodes, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+	MPI_Comm_free(&node);
 	if (rank == 0) {
 		printf("answer %ld\n", sum);
+		printf("nodes %d\n", nodes);
 		if (!allbad)
 			printf("ok\n");
 	}

@@ -200,6 +200,20 @@ for n in 2 4; do
 	# that now restarts from the last one
 	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
 	answered $? "$D/r.out" "in flight, n=$n: restarted with the round's messages in flight: every message in order"
+	# the same checkpoint restarted on other hosts: Hydra's fork launcher
+	# with one made-up host name per rank, so MPI sees $n nodes (no shared
+	# memory between the ranks, its network path instead of the one the
+	# job was checkpointed on)
+	kn=$(sed -n 's/^checkpoint \([0-9]*\) of the job.*/\1/p' "$D/kill.out")
+	hosts=$(seq -s, -f 'cairn-node%g' 1 $n)
+	(cd / && timeout 150 "$CAIRN" restart --checkpoint "$kn" -launcher fork -hosts "$hosts" "$D/ck" \
+		>"$D/r2.out" 2>&1)
+	rc=$?
+	if grep -qx "nodes $n" "$D/r2.out" && grep -qx "nodes 1" "$D/native.out"; then
+		answered $rc "$D/r2.out" "in flight, n=$n: the same checkpoint restarted on $n other hosts ($hosts, fork launcher: MPI sees $n nodes, the job ran on 1)"
+	else
+		fail "in flight, n=$n: restart on other hosts (status $rc): $(head -8 "$D/r2.out"); native: $(grep nodes "$D/native.out")"
+	fi
 done
 # the same job, continued from a checkpoint taken with messages in flight
 D=$T/flight2c
