@@ -552,5 +552,33 @@ int mpi_impl_Grequest_start(MPI_Grequest_query_function *query_fn, MPI_Grequest_
 		return rc;
 	}
 	*request = h_out(MK_REQUEST, real);
+	struct mpi_req_flight *f = h_req_flight(*request);
+	if (f) {
+		f->kind = FL_GREQ;
+		f->buf = c;
+		f->active = 1;
+	}
+	return rc;
+}
+
+int mpi_impl_Grequest_complete(MPI_Request request)
+{
+	MPI_LOWER_READY();
+	int real = h_in(MK_REQUEST, request);
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Grequest_complete)(real);
+	cross_leave(t);
+	struct mpi_req_flight *f = h_req_flight(request);
+	if (rc == MPI_SUCCESS && f && f->kind == FL_GREQ)
+		f->active = 0;
+	return rc;
+}
+
+int mpi_grequest_again(const struct mpi_req_flight *f, MPI_Request *real)
+{
+	int rc = MPI_FN(MPI_Grequest_start)(greq_query_tramp, greq_free_tramp, greq_cancel_tramp,
+					     f->buf, real);
+	if (rc == MPI_SUCCESS && !f->active)
+		rc = MPI_FN(MPI_Grequest_complete)(*real);
 	return rc;
 }

@@ -642,6 +642,19 @@ static void post_again(int restarted)
 			h_rebind(MK_REQUEST, v, req);
 			continue;
 		}
+		if (f->kind == FL_GREQ) {
+			if (!restarted)
+				continue; /* the same lower half's request */
+			MPI_Request req = MPI_REQUEST_NULL;
+			long t = cross_enter();
+			int rc = mpi_grequest_again(f, &req);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS)
+				mpi_die("cannot make a generalized request again after the restart (MPI "
+					"error %d)", rc);
+			h_rebind(MK_REQUEST, v, req);
+			continue;
+		}
 		if (f->cut == FLC_REPOST && f->kind == FL_RECV) {
 			MPI_Request req = MPI_REQUEST_NULL;
 			long t = cross_enter();

@@ -154,6 +154,9 @@ enum {
 	FL_WAIT, /* completes once every rank is in the cut: non-blocking
 		  * collectives, MPI_Imrecv */
 	FL_SRECV, /* MPI_Isendrecv*: its receive counts; not taken back */
+	FL_GREQ, /* MPI_Grequest_start: the application's own, left alone by
+		  * the cut, made again after a restart (buf: its closure;
+		  * active until MPI_Grequest_complete) */
 };
 /* FLC_AHEAD: a collective some rank has not started yet: left pending
  * (continue) or started again (restart) */
@@ -191,6 +194,9 @@ int mpi_cart_ndims(MPI_Comm comm);
 int mpi_comm_group_size(MPI_Comm comm);
 
 /* callbacks.c */
+/* A generalized request f describes, made again in a new lower half
+ * (completed if the application had completed it). */
+int mpi_grequest_again(const struct mpi_req_flight *f, MPI_Request *real);
 /* the trampoline that calls fn (one per distinct function, for the life
  * of the process) */
 MPI_User_function *mpi_op_trampoline(MPI_User_function *fn);

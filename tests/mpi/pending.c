@@ -18,6 +18,11 @@
  *     blocking MPI_Allreduce on the duplicate; MPI_Ibcast from rank 0 and
  *     MPI_Wait);
  *   - ends with an MPI_Allreduce of what it checked.
+ * Two generalized requests (MPI_Grequest_start) live through the run: one
+ * completed at once, one completed halfway (MPI_Test must not see it
+ * complete before); both are waited for at the end, and their query and
+ * free functions must report and run as natively (a restart makes them
+ * again in the new lower half).
  * A checkpoint at any moment thus finds receives posted and not matched,
  * sends not complete, persistent requests active or not, a collective
  * started by every rank and not complete, and ranks blocked in receives
@@ -40,6 +45,31 @@
 #define LEN 64 /* ints per ring message */
 #define PLEN 16 /* ints per persistent message */
 
+
+static int greq_frees;
+
+static int greq_query(void *extra, MPI_Status *st)
+{
+	int *tag = extra;
+	MPI_Status_set_elements(st, MPI_INT, *tag - 30);
+	MPI_Status_set_cancelled(st, 0);
+	st->MPI_SOURCE = MPI_UNDEFINED;
+	st->MPI_TAG = *tag;
+	return MPI_SUCCESS;
+}
+
+static int greq_free(void *extra)
+{
+	greq_frees += *(int *)extra > 30;
+	return MPI_SUCCESS;
+}
+
+static int greq_cancel(void *extra, int complete)
+{
+	(void)extra;
+	(void)complete;
+	return MPI_SUCCESS;
+}
 
 static int value(int src, int seq, int i)
 {
@@ -88,6 +118,13 @@ int main(int argc, char **argv)
 	MPI_Request preq[2];
 	MPI_Recv_init(precv, 1, ptype, right, 9, pcomm, &preq[0]);
 	MPI_Send_init(psend, 1, ptype, left, 9, pcomm, &preq[1]);
+
+	/* generalized requests: one complete, one open until halfway */
+	static int gtag_done = 33, gtag_open = 34;
+	MPI_Request g_done, g_open;
+	MPI_Grequest_start(greq_query, greq_free, greq_cancel, &gtag_done, &g_done);
+	MPI_Grequest_start(greq_query, greq_free, greq_cancel, &gtag_open, &g_open);
+	MPI_Grequest_complete(g_done);
 
 	for (int it = 0; it < iters; it++) {
 		/* a send on the ring, into the oldest send slot */
@@ -215,6 +252,25 @@ int main(int argc, char **argv)
 		}
 		if (it == 0)
 			mark_ready(dir, rank);
+		if (it < iters / 2) {
+			int gflag = 1;
+			MPI_Test(&g_open, &gflag, MPI_STATUS_IGNORE);
+			bad += gflag != 0;
+		} else if (it == iters / 2) {
+			MPI_Grequest_complete(g_open);
+		}
+	}
+	MPI_Status gst[2];
+	int gn[2] = { -1, -1 };
+	MPI_Wait(&g_done, &gst[0]);
+	MPI_Wait(&g_open, &gst[1]);
+	MPI_Get_count(&gst[0], MPI_INT, &gn[0]);
+	MPI_Get_count(&gst[1], MPI_INT, &gn[1]);
+	if (gst[0].MPI_TAG != 33 || gst[1].MPI_TAG != 34 || gn[0] != 3 || gn[1] != 4 ||
+	    greq_frees != 2 || g_done != MPI_REQUEST_NULL || g_open != MPI_REQUEST_NULL) {
+		fprintf(stderr, "rank %d: generalized requests: tags %d %d, counts %d %d, %d frees\n",
+			rank, gst[0].MPI_TAG, gst[1].MPI_TAG, gn[0], gn[1], greq_frees);
+		bad++;
 	}
 	MPI_Waitall(W, sreq, MPI_STATUSES_IGNORE);
 	MPI_Request_free(&preq[0]);
