@@ -403,6 +403,12 @@ def request_flight(f, pw):
         return 'flight_mark(*request, FL_SEND, comm, dest)'
     if 'imrecv' in pw:
         return 'flight_mark(*request, FL_WAIT, MPI_COMM_NULL, 0)'
+    if p_collective(f):
+        ps = coll_again_params(f)
+        if ps is None:
+            return 'flight_mark_pcoll(*request, comm, 0, NULL, 0)'
+        return 'flight_mark_pcoll(*request, comm, F_%s + 1, %s, %d)' % (
+            f.name, coll_args([p.name for p in ps]), len(ps))
     if nb_collective(f):
         ps = coll_again_params(f)
         if ps is None:
@@ -437,11 +443,17 @@ def nb_collective(f):
         any(p.name == 'comm' for p in f.params)
 
 
+def p_collective(f):
+    """A persistent collective's init call (MPI_Allreduce_init...)."""
+    return COLL_RE.match(f.name) and '_init' in f.name and any(p.name == 'comm' for p in f.params)
+
+
 def coll_again_params(g):
     """The parameters a non-blocking collective g is started again with
-    after a restart (mpi_coll_again), or None if it cannot be: handles
-    other than single int handles (arrays of datatypes...)."""
-    if not g or not nb_collective(g) or g.impl != 'generated':
+    after a restart (mpi_coll_again), or a persistent one made again, or
+    None if it cannot be: handles other than single int handles (arrays of
+    datatypes...)."""
+    if not g or not (nb_collective(g) or p_collective(g)) or g.impl != 'generated':
         return None
     ps = [p for p in g.params if not (p.kind == 'request' and p.dir == 'out')]
     if len(ps) != len(g.params) - 1 or len(ps) > COLL_ARGS:
@@ -478,7 +490,9 @@ def gen_coll_again(funcs):
             continue
         args = []
         for i, p in enumerate(ps):
-            if p.kind:
+            if p.kind == 'info':
+                args.append('MPI_INFO_NULL')  # hints; the info may be freed since
+            elif p.kind:
                 args.append('h_in(MK_%s, (int)a[%d])' % (p.kind.upper(), i))
             elif p.dims:
                 args.append('(%s *)a[%d]' % (p.ctype, i))
@@ -562,7 +576,8 @@ def gen_wrapper(f):
     stn = next((p.name for p in f.params if p.role.startswith('out statuses(')), None)
     subst = {}
     flag = ' && *flag' if any(p.name == 'flag' for p in f.params) else ''
-    coll = COLL_RE.match(f.name) and any(p.name == 'comm' for p in f.params)
+    # (a persistent collective counts at each start, flight_start)
+    coll = COLL_RE.match(f.name) and any(p.name == 'comm' for p in f.params) and '_init' not in f.name
     if coll:
         w('\tlong long fl_cidx = flight_coll(comm);')
         w('\t(void)fl_cidx;')

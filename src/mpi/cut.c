@@ -376,7 +376,7 @@ static void list_reqs(struct reqs *l)
 
 static int persistent(const struct mpi_req_flight *f)
 {
-	return f->kind == FL_PRECV || f->kind == FL_PSEND;
+	return f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL;
 }
 
 /* What a checkpoint of a job cannot take with it (ckpt.c asks before the
@@ -389,7 +389,9 @@ int cut_unknown_requests(int *one)
 	list_reqs(&l);
 	for (int i = 0; i < l.n; i++) {
 		int k = l.e[i].f->kind;
-		if (k == FL_NONE || k == FL_SRECV) {
+		/* (a persistent collective with arrays of datatypes cannot be
+		 * made again) */
+		if (k == FL_NONE || k == FL_SRECV || (k == FL_PCOLL && !l.e[i].f->again)) {
 			if (!n && one)
 				*one = l.e[i].v;
 			n++;
@@ -424,7 +426,8 @@ static int mark_ahead(struct reqs *rq, struct comm_list *l, char *msg, size_t le
 {
 	for (int i = 0; i < rq->n; i++) {
 		struct mpi_req_flight *f = rq->e[i].f;
-		if (f->kind != FL_WAIT || f->comm == MPI_COMM_NULL || !f->cidx || f->cut != FLC_NONE)
+		if (!(f->kind == FL_WAIT || (f->kind == FL_PCOLL && f->active)) ||
+		    f->comm == MPI_COMM_NULL || !f->cidx || f->cut != FLC_NONE)
 			continue;
 		long long lo = f->cidx;
 		for (int k = 0; k < l->n; k++)
@@ -501,7 +504,8 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 		struct mpi_req_flight *f = l->e[i].f;
 		if (f->cut != FLC_NONE)
 			continue;
-		if (!(f->kind == FL_SEND || f->kind == FL_WAIT || (f->kind == FL_PSEND && f->active)))
+		int pers = (f->kind == FL_PSEND || f->kind == FL_PCOLL) && f->active;
+		if (!(f->kind == FL_SEND || f->kind == FL_WAIT || pers))
 			continue;
 		MPI_Request r = h_in(MK_REQUEST, l->e[i].v);
 		MPI_Status st;
@@ -510,7 +514,7 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 			int done = 0;
 			long t = cross_enter();
 			int rc = MPI_FN(MPI_Test)(&r, &done, &st);
-			if (rc == MPI_SUCCESS && done && f->kind == FL_PSEND)
+			if (rc == MPI_SUCCESS && done && pers)
 				rc = MPI_FN(MPI_Request_free)(&r);
 			cross_leave(t);
 			if (rc != MPI_SUCCESS) {
@@ -520,7 +524,7 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 			}
 			if (done) {
 				f->loose = 1;
-				if (f->kind == FL_WAIT)
+				if (f->kind == FL_WAIT || f->kind == FL_PCOLL)
 					flight_coll_done(f->comm, f->cidx);
 				break;
 			}
@@ -528,7 +532,9 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 				snprintf(msg, len,
 					 "a pending %s did not complete within %d s once every rank was "
 					 "in the checkpoint",
-					 f->kind == FL_WAIT ? "collective or matched receive" : "send",
+					 f->kind == FL_WAIT ? "collective or matched receive"
+					 : f->kind == FL_PCOLL ? "persistent collective"
+							       : "send",
 					 COMPLETE_MS / 1000);
 				return -1;
 			}
@@ -586,6 +592,13 @@ typedef int persist_fn_c(void *, MPI_Count, MPI_Datatype, int, int, MPI_Comm, MP
  * real handle, or 0. */
 static int make_persistent(struct mpi_req_flight *f)
 {
+	if (f->kind == FL_PCOLL) {
+		MPI_Request r = MPI_REQUEST_NULL;
+		long t = cross_enter();
+		int rc = mpi_coll_again(f, &r);
+		cross_leave(t);
+		return rc == MPI_SUCCESS ? r : 0;
+	}
 	static const int big[] = {F_MPI_Recv_init_c, F_MPI_Send_init_c, F_MPI_Bsend_init_c,
 				  F_MPI_Ssend_init_c, F_MPI_Rsend_init_c};
 	int is_c = 0;
@@ -636,6 +649,8 @@ static void post_again(int restarted)
 			MPI_Request req = MPI_REQUEST_NULL;
 			long t = cross_enter();
 			int rc = mpi_coll_again(f, &req);
+			if (rc == MPI_SUCCESS && f->kind == FL_PCOLL)
+				rc = MPI_FN(MPI_Start)(&req); /* made again inactive: started */
 			cross_leave(t);
 			if (rc != MPI_SUCCESS)
 				mpi_die("cannot start a collective again after the restart (MPI error %d)", rc);

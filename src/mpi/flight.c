@@ -175,7 +175,7 @@ static void mark(struct mpi_req_flight *f, int kind, MPI_Comm comm, int peer)
 	f->comm = comm;
 	f->peer = peer;
 	f->counted = 0;
-	f->active = kind != FL_PRECV && kind != FL_PSEND;
+	f->active = kind != FL_PRECV && kind != FL_PSEND && kind != FL_PCOLL;
 	f->cancel_asked = 0;
 	f->cut = FLC_NONE;
 	f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
@@ -224,6 +224,17 @@ void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again
 		f->args[i] = args[i];
 }
 
+void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm, int again, const long *args, int nargs)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f)
+		return;
+	mark(f, FL_PCOLL, comm, 0);
+	f->again = nargs <= MPI_COLL_ARGS ? again : 0;
+	for (int i = 0; i < nargs && i < MPI_COLL_ARGS; i++)
+		f->args[i] = args[i];
+}
+
 void flight_cancel(MPI_Request vreq)
 {
 	struct mpi_req_flight *f = h_req_flight(vreq);
@@ -247,7 +258,9 @@ void flight_start(MPI_Request vreq)
 		flight_sent(f->comm, f->peer, 1);
 	f->counted = 0;
 	f->cancel_asked = 0;
-	if (f->kind == FL_PRECV || f->kind == FL_PSEND) {
+	if (f->kind == FL_PCOLL)
+		f->cidx = flight_coll(f->comm);
+	if (f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL) {
 		f->active = 1;
 		f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
 	}
@@ -258,9 +271,9 @@ void flight_done(MPI_Request vreq, const MPI_Status *st)
 	struct mpi_req_flight *f = h_req_flight(vreq);
 	if (!f)
 		return;
-	if (f->kind == FL_PRECV || f->kind == FL_PSEND)
+	if (f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL)
 		f->active = 0;
-	if (f->kind == FL_WAIT && f->cidx)
+	if ((f->kind == FL_WAIT || f->kind == FL_PCOLL) && f->cidx)
 		flight_coll_done(f->comm, f->cidx);
 	if ((f->kind != FL_RECV && f->kind != FL_PRECV && f->kind != FL_SRECV) || f->counted)
 		return;

@@ -29,6 +29,8 @@ void flight_coll_done(MPI_Comm comm, long long cidx);
 void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again, const long *args,
 		      int nargs);
 void flight_new_comm(MPI_Comm comm);
+/* A persistent collective's request: how to make it again. */
+void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm, int again, const long *args, int nargs);
 void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer);
 void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int peer, void *buf,
 		      MPI_Count count, MPI_Datatype type, int tag);

@@ -183,7 +183,7 @@ int h_update(enum mpi_kind k, int v, int real_before, int real_after)
 		return h_out(k, real_after);
 	if (predefined_real(real_after)) {
 		if (k == MK_REQUEST && e->fl.cut == FLC_DONE &&
-		    (e->fl.kind == FL_PRECV || e->fl.kind == FL_PSEND)) {
+		    (e->fl.kind == FL_PRECV || e->fl.kind == FL_PSEND || e->fl.kind == FL_PCOLL)) {
 			/* a persistent request's stand-in (cut.c) completed: the
 			 * request itself again, inactive, as MPI leaves it */
 			int r = cut_persistent_again(v, &e->fl);

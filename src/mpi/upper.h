@@ -154,6 +154,9 @@ enum {
 	FL_WAIT, /* completes once every rank is in the cut: non-blocking
 		  * collectives, MPI_Imrecv */
 	FL_SRECV, /* MPI_Isendrecv*: its receive counts; not taken back */
+	FL_PCOLL, /* a persistent collective (MPI_Allreduce_init...): counts
+		   * as a collective at each start; made again from its init
+		   * call's arguments (again, args) */
 	FL_GREQ, /* MPI_Grequest_start: the application's own, left alone by
 		  * the cut, made again after a restart (buf: its closure;
 		  * active until MPI_Grequest_complete) */

@@ -10,13 +10,15 @@
  *   - starts a persistent receive from the right and a persistent send to
  *     the left (MPI_Recv_init, MPI_Send_init on a duplicate communicator
  *     with a derived datatype), computes, and completes them (MPI_Waitall);
- *   - starts an MPI_Iallreduce, computes, and waits for it;
+ *   - starts an MPI_Iallreduce and a persistent MPI_Allreduce_init on the
+ *     duplicate, computes, and waits for them;
  *   - every fourth iteration, rank 0 computes for 6*STEPS steps without
  *     calling MPI while the others wait for it in MPI_Recv (every other
  *     time) or in MPI_Sendrecv_replace; two iterations later, the same
  *     while the others wait in a collective rank 0 has not started (a
  *     blocking MPI_Allreduce on the duplicate; MPI_Ibcast from rank 0 and
- *     MPI_Wait);
+ *     MPI_Wait); the others also start a persistent MPI_Bcast_init
+ *     from rank 0 before it computes, rank 0 after;
  *   - ends with an MPI_Allreduce of what it checked.
  * Two generalized requests (MPI_Grequest_start) live through the run: one
  * completed at once, one completed halfway (MPI_Test must not see it
@@ -119,6 +121,12 @@ int main(int argc, char **argv)
 	MPI_Recv_init(precv, 1, ptype, right, 9, pcomm, &preq[0]);
 	MPI_Send_init(psend, 1, ptype, left, 9, pcomm, &preq[1]);
 
+	/* persistent collectives */
+	static long pmine, psum, pv;
+	MPI_Request pall, pbc;
+	MPI_Allreduce_init(&pmine, &psum, 1, MPI_LONG, MPI_SUM, pcomm, MPI_INFO_NULL, &pall);
+	MPI_Bcast_init(&pv, 1, MPI_LONG, 0, MPI_COMM_WORLD, MPI_INFO_NULL, &pbc);
+
 	/* generalized requests: one complete, one open until halfway */
 	static int gtag_done = 33, gtag_open = 34;
 	MPI_Request g_done, g_open;
@@ -147,6 +155,9 @@ int main(int argc, char **argv)
 		long mine = it + rank, sum = -1;
 		MPI_Request coll;
 		MPI_Iallreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD, &coll);
+		pmine = 2 * it + rank;
+		psum = -1;
+		MPI_Start(&pall);
 
 		quiet(steps);
 
@@ -185,8 +196,16 @@ int main(int argc, char **argv)
 		 * or MPI_Ibcast from rank 0 and MPI_Wait) */
 		if (it % 4 == 1) {
 			long v = it + rank, vs = -1;
+			if (rank != 0) {
+				pv = -1;
+				MPI_Start(&pbc);
+			}
 			if (rank == 0)
 				quiet(lag && it == 1 ? steps * 40 : steps * 6);
+			if (rank == 0) {
+				pv = it * 3 + 1;
+				MPI_Start(&pbc);
+			}
 			if (it % 8 == 1) {
 				MPI_Allreduce(&v, &vs, 1, MPI_LONG, MPI_SUM, pcomm);
 				bad += vs != (long)it * size + (long)size * (size - 1) / 2;
@@ -201,6 +220,9 @@ int main(int argc, char **argv)
 				bad += v != it * 5 + 2;
 				total += v;
 			}
+			MPI_Wait(&pbc, MPI_STATUS_IGNORE);
+			bad += pv != it * 3 + 1;
+			total += pv;
 		}
 
 		/* the oldest ring receive: the next message its sender sent */
@@ -243,6 +265,9 @@ int main(int argc, char **argv)
 		MPI_Wait(&coll, MPI_STATUS_IGNORE);
 		bad += sum != (long)it * size + (long)size * (size - 1) / 2;
 		total += sum;
+		MPI_Wait(&pall, MPI_STATUS_IGNORE);
+		bad += psum != 2L * it * size + (long)size * (size - 1) / 2;
+		total += psum % 1000;
 
 		long pair[2] = {total, bad}, all[2];
 		MPI_Allreduce(pair, all, 2, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
@@ -273,6 +298,8 @@ int main(int argc, char **argv)
 		bad++;
 	}
 	MPI_Waitall(W, sreq, MPI_STATUSES_IGNORE);
+	MPI_Request_free(&pall);
+	MPI_Request_free(&pbc);
 	MPI_Request_free(&preq[0]);
 	MPI_Request_free(&preq[1]);
 	MPI_Type_free(&ptype);
