@@ -152,27 +152,32 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* How long threads may take to leave the library: a job's checkpoint is
+ * tried again (ranks inside calls that cannot be interrupted, waiting for
+ * others that run forward, get there meanwhile); a rank's alone is not. */
 #define QUIESCE_MS 10000
+#define QUIESCE_JOB_MS 2000
 
 /* A refusal that may pass a moment later (a request still pending, a
  * thread inside a call): the job's coordinator tries again. */
 static int transient;
 
 /* 1-3 above; 0, or -1 with a message. */
-static int quiesce(char *msg, size_t len)
+static int quiesce(int job, char *msg, size_t len)
 {
 	uint64_t t0 = mono_ms();
+	int limit = job ? QUIESCE_JOB_MS : QUIESCE_MS;
 
 	transient = 1;
 	__atomic_store_n(&mpi_gate, 1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&mpi_wait_stop, 1, __ATOMIC_SEQ_CST);
 	while (__atomic_load_n(&mpi_inside, __ATOMIC_SEQ_CST) > 0) {
-		if (mono_ms() - t0 > QUIESCE_MS) {
+		if (mono_ms() - t0 > (uint64_t)limit) {
 			snprintf(msg, len,
 				 "%d threads stayed inside MPI calls for %d s (calls that cannot be "
 				 "interrupted: communicator creation, window synchronisation, MPI-IO, "
 				 "intercommunicator collectives)",
-				 __atomic_load_n(&mpi_inside, __ATOMIC_SEQ_CST), QUIESCE_MS / 1000);
+				 __atomic_load_n(&mpi_inside, __ATOMIC_SEQ_CST), limit / 1000);
 			return -1;
 		}
 		struct timespec ts = { 0, 200000 };
@@ -226,10 +231,11 @@ static int restorable(int job, char *msg, size_t len)
 struct vote {
 	int32_t ok;
 	int32_t transient;
-	char msg[504];
+	struct mpi_progress progress; /* for cut_judge */
+	char msg[496];
 };
 
-static int job_vote(int ok, char *msg, size_t len)
+static int job_vote(int ok, const struct mpi_progress *progress, char *msg, size_t len)
 {
 	int n = rt_job_ranks ? rt_job_ranks() : -1;
 
@@ -239,6 +245,7 @@ static int job_vote(int ok, char *msg, size_t len)
 	memset(&mine, 0, sizeof(mine));
 	mine.ok = ok;
 	mine.transient = transient;
+	mine.progress = *progress;
 	if (!ok) {
 		size_t l = strnlen(msg, sizeof(mine.msg) - 1);
 		memcpy(mine.msg, msg, l);
@@ -252,9 +259,20 @@ static int job_vote(int ok, char *msg, size_t len)
 		free(all);
 		return 0;
 	}
+	int again = 0;
 	for (int r = 0; r < got; r++)
-		if (!all[r].ok && all[r].transient && rt_job_retry)
+		again |= !all[r].ok && all[r].transient;
+	if (again) {
+		/* worth waiting long if some rank runs forward meanwhile */
+		struct mpi_progress *p = calloc((size_t)got + 1, sizeof(*p));
+		for (int r = 0; p && r < got; r++)
+			p[r] = all[r].progress;
+		if (p && cut_judge(p, got) && rt_job_forward)
+			rt_job_forward();
+		else if (rt_job_retry)
 			rt_job_retry();
+		free(p);
+	}
 	for (int r = 0; r < got; r++)
 		if (!all[r].ok) {
 			all[r].msg[sizeof(all[r].msg) - 1] = 0;
@@ -336,13 +354,16 @@ static int on_checkpoint(void *arg)
 	transient = 0;
 	/* a hold from the last attempt ends here: this attempt has the gate */
 	pthread_mutex_lock(&hold_mu);
-	__atomic_store_n(&hold_until, 0, __ATOMIC_SEQ_CST);
+	int held = __atomic_exchange_n(&hold_until, 0, __ATOMIC_SEQ_CST) != 0;
 	pthread_mutex_unlock(&hold_mu);
 	/* A job's checkpoint: the consistent cut (cut.c). A checkpoint of
 	 * this rank alone (cairn checkpoint PID) has nobody to agree with. */
 	in_job = rt_job_ranks && rt_job_ranks() >= 0;
-	int ok = quiesce(msg, sizeof(msg)) == 0 && restorable(in_job, msg, sizeof(msg));
-	if (!job_vote(ok, msg, sizeof(msg))) {
+	int quiet = quiesce(in_job, msg, sizeof(msg)) == 0;
+	struct mpi_progress progress = { held, !quiet || mpi_ckpt_waiting() > 0,
+					 (int64_t)flight_progress() };
+	int ok = quiet && restorable(in_job, msg, sizeof(msg));
+	if (!job_vote(ok, &progress, msg, sizeof(msg))) {
 		open_gate();
 		rt_checkpoint(CAIRN_TEMP_FAILURE, msg);
 		return 0;

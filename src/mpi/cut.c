@@ -127,53 +127,52 @@ int cut_hold(void)
 	return hold;
 }
 
-/* After a refused agreement: are the ranks not held running forward? A
- * rank runs forward if it was computing when the attempt came (no thread
- * waiting in MPI: mpi_ckpt_waiting) or if its message and collective
- * counts moved since the last attempt. A rank held at its gate does not
- * count. If none runs forward, the ranks behind wait for one that is held
- * (a message it has not sent yet): waiting longer will not help. */
-struct progress {
-	int32_t hold, waiting;
-	int64_t count;
-};
+/* After a refused attempt (here, or in the vote before the cut: ckpt.c):
+ * are the ranks not held running forward? A rank runs forward if it was
+ * computing when the attempt came (no thread waiting in MPI) or if its
+ * counts of messages, collectives and communicators moved since the last
+ * refused attempt. A rank held at its gate does not count. If none runs
+ * forward, the ranks behind wait for one that is held (a message it has
+ * not sent yet): waiting longer will not help. */
 static int64_t *last_count; /* per rank, at the last refused attempt */
-static int last_valid, forward;
+static int last_n, last_valid, forward;
+
+int cut_judge(const struct mpi_progress *all, int n)
+{
+	if (n != last_n) {
+		free(last_count);
+		last_count = calloc((size_t)n, sizeof(*last_count));
+		if (!last_count)
+			mpi_die("out of memory");
+		last_n = n;
+		last_valid = 0;
+	}
+	int fw = !last_valid;
+	for (int r = 0; r < n; r++) {
+		if (!all[r].held && (!all[r].waiting || (last_valid && all[r].count != last_count[r])))
+			fw = 1;
+		last_count[r] = all[r].count;
+	}
+	last_valid = 1;
+	return fw;
+}
 
 int cut_forward(void)
 {
 	return forward;
 }
 
-static int64_t my_count(const struct comm_list *l)
+static void judge_forward(void)
 {
-	int64_t n = 0;
-	for (int p = 0; p < fl_size; p++)
-		n += (int64_t)(fl_sent[p] + fl_recvd[p]);
-	for (int i = 0; i < l->n; i++)
-		n += l->e[i].c->coll_seq;
-	return n;
-}
-
-static void judge_forward(const struct comm_list *l)
-{
-	struct progress mine = { hold, mpi_ckpt_waiting(), my_count(l) };
-	struct progress *all = calloc((size_t)fl_size, sizeof(*all));
-	if (!last_count)
-		last_count = calloc((size_t)fl_size, sizeof(*last_count));
-	if (!all || !last_count)
+	struct mpi_progress mine = { hold, mpi_ckpt_waiting() > 0, (int64_t)flight_progress() };
+	struct mpi_progress *all = calloc((size_t)fl_size, sizeof(*all));
+	if (!all)
 		mpi_die("out of memory");
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Allgather)(&mine, (int)sizeof(mine), MPI_BYTE, all, (int)sizeof(mine),
 				       MPI_BYTE, fl_ctl);
 	cross_leave(t);
-	forward = rc == MPI_SUCCESS && !last_valid;
-	for (int r = 0; rc == MPI_SUCCESS && r < fl_size; r++) {
-		if (!all[r].hold && (!all[r].waiting || (last_valid && all[r].count != last_count[r])))
-			forward = 1;
-		last_count[r] = all[r].count;
-	}
-	last_valid = rc == MPI_SUCCESS;
+	forward = rc == MPI_SUCCESS && cut_judge(all, fl_size);
 	free(all);
 }
 
@@ -734,7 +733,7 @@ int cut_before(char *msg, size_t len)
 	int ok = agree_comms(&l, why, sizeof(why)) == 0 && mark_ahead(&rq, &l, why, sizeof(why)) == 0;
 	if (!all_ok(ok)) {
 		snprintf(msg, len, "%s", why[0] ? why : "another rank is inside a collective");
-		judge_forward(&l);
+		judge_forward();
 		free(rq.e);
 		free(l.e);
 		return CUT_AGAIN;

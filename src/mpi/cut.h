@@ -3,6 +3,7 @@
 #define CAIRN_MPI_CUT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Before the image, with every rank in its checkpoint and the library
  * quiet: agree on the communicators, refuse while a collective is in
@@ -18,6 +19,15 @@ int cut_hold(void);
 /* After CUT_AGAIN (the same on every rank): the ranks not held are running
  * forward (computing, or their counts moved since the last attempt). */
 int cut_forward(void);
+/* The same judgement from every rank's state at a refused attempt (also
+ * the vote's, ckpt.c); the counts are remembered for the next one until
+ * a cut passes. */
+struct mpi_progress {
+	int32_t held;	 /* held at its gate, as a rank ahead */
+	int32_t waiting; /* a thread waits in MPI (or cannot leave it) */
+	int64_t count;	 /* flight_progress() */
+};
+int cut_judge(const struct mpi_progress *all, int n);
 /* After the image (continue), or after a restart once the objects are made
  * again: the messages kept are sent again by their senders. */
 int cut_after(char *msg, size_t len);

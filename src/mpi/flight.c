@@ -150,9 +150,20 @@ void flight_recvd(MPI_Comm comm, const MPI_Status *st)
 		__atomic_add_fetch(&fl_recvd[w], 1, __ATOMIC_RELAXED);
 }
 
+static uint64_t fl_events; /* collectives started, communicators made */
+
+uint64_t flight_progress(void)
+{
+	uint64_t n = __atomic_load_n(&fl_events, __ATOMIC_RELAXED);
+	for (int p = 0; fl_sent && p < fl_size; p++)
+		n += fl_sent[p] + fl_recvd[p];
+	return n;
+}
+
 long long flight_coll(MPI_Comm comm)
 {
 	struct mpi_comm_cache *c = h_comm_cache(comm);
+	__atomic_add_fetch(&fl_events, 1, __ATOMIC_RELAXED);
 	return c ? __atomic_add_fetch(&c->coll_seq, 1, __ATOMIC_RELAXED) : 0;
 }
 
@@ -310,6 +321,7 @@ void flight_new_comm(MPI_Comm comm)
 
 	if (!c || comm == MPI_COMM_NULL || !fl_sent || c->gid)
 		return;
+	__atomic_add_fetch(&fl_events, 1, __ATOMIC_RELAXED);
 	long long prop = ((long long)(fl_rank + 1) << 32) | (++serial & 0xffffffffLL), r1 = 0, r2 = 0;
 	int real = h_in(MK_COMM, comm), inter = 0;
 	long t = cross_enter();

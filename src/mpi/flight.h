@@ -14,6 +14,9 @@ extern int fl_size, fl_rank;
 extern MPI_Comm fl_ctl;
 
 void flight_init(void);
+/* Messages sent and received, collectives started and communicators made
+ * so far: a rank whose count moves is making progress. */
+uint64_t flight_progress(void);
 /* comm's rank in MPI_COMM_WORLD (comm's remote group if inter); -1 for
  * MPI_PROC_NULL and the like. */
 int flight_world_rank(MPI_Comm comm, int rank);

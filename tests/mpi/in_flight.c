@@ -1,6 +1,6 @@
 /* Messages in flight across a job's checkpoint (tests/mpi/job.sh).
  *
- *   in_flight DIR ROUNDS STEPS [skew | skew-stuck]
+ *   in_flight DIR ROUNDS STEPS [skew | skew-stuck | split-lag]
  *
  * Each round, every rank sends every rank (itself included) a batch of
  * messages: on MPI_COMM_WORLD and on a split communicator, with three
@@ -24,6 +24,9 @@
  * sends only after its quiet phase (their own is short): held at its gate
  * as the rank ahead, rank 0 would never send it, so a checkpoint must give
  * up (no rank runs forward) and the job go on.
+ * split-lag: in round 1, the others enter an MPI_Comm_split (a call that
+ * cannot be interrupted) at once while rank 0 computes STEPS steps before
+ * it; every rank then reduces over the new communicator.
  */
 #define _GNU_SOURCE
 #include <mpi.h>
@@ -58,6 +61,7 @@ int main(int argc, char **argv)
 	long steps = atol(argv[3]);
 	int stuck = argc > 4 && !strcmp(argv[4], "skew-stuck");
 	int skew = stuck || (argc > 4 && !strcmp(argv[4], "skew"));
+	int split_lag = argc > 4 && !strcmp(argv[4], "split-lag");
 	MPI_Init(&argc, &argv);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -104,11 +108,21 @@ int main(int argc, char **argv)
 		}
 		if (round == 1)
 			mark_ready(argv[1], rank);
+		if (split_lag && round == 1) {
+			MPI_Comm sc;
+			if (rank == 0)
+				quiet(steps);
+			MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &sc);
+			int one = 1, n = 0;
+			MPI_Allreduce(&one, &n, 1, MPI_INT, MPI_SUM, sc);
+			bad += n != (size + 1 - rank % 2) / 2;
+			MPI_Comm_free(&sc);
+		}
 		int token = 0;
 		if (stuck && round == 1 && rank != 0)
 			MPI_Recv(&token, 1, MPI_INT, 0, 99, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 		/* skew: only the phase a checkpoint is expected in is long */
-		quiet(skew && (round != 1 || (stuck && rank != 0)) ? steps / 12 : steps);
+		quiet((skew && (round != 1 || (stuck && rank != 0))) || split_lag ? steps / 12 : steps);
 		if (stuck && round == 1 && rank == 0) {
 			token = 7;
 			for (int r = 1; r < size; r++)

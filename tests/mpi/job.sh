@@ -258,6 +258,25 @@ fi
 # rank 0, ahead, is held at its gate while rank 1 runs forward into the
 # MPI_Bcast; the checkpoint then succeeds. Continued, and restarted from
 # /, to the native answer.
+# ranks inside MPI_Comm_split (which cannot be interrupted) while rank 0
+# computes for longer than 10 s before joining them: the checkpoint is
+# tried again while rank 0 runs forward, and passes once the
+# communicator is made; continued, and restarted from /, to the native
+# answer
+D=$T/splitlag
+mkdir -p "$D/a" "$D/native"
+timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) split-lag >"$D/native.out" 2>&1
+want=$(sed -n 's/^answer //p' "$D/native.out")
+checkpoint_once "$D" 2 "$F" "$D/a" 3 $((FSTEPS * 6)) split-lag
+secs=$(sed -n 's/.*, \([0-9.]*\) s (\([0-9]*\) attempts).*/\1/p' "$D/ck.out")
+if [ $c1 -eq 0 ] && [ -n "$secs" ] && awk -v s="$secs" 'BEGIN { exit !(s > 10) }'; then
+	answered $rc "$D/a/run.out" "ranks inside MPI_Comm_split while rank 0 computes for longer than 10 s: waited for, $(sed 's/.*, \([0-9.]* s (.*attempts)\).*/\1/' "$D/ck.out"); continued"
+	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
+	answered $? "$D/r.out" "ranks inside MPI_Comm_split while rank 0 computes: restarted"
+else
+	fail "split laggard: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
+fi
+
 D=$T/skew2
 mkdir -p "$D/a" "$D/native"
 timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) skew >"$D/native.out" 2>&1
