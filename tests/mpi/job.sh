@@ -215,6 +215,39 @@ for n in 2 4; do
 		fail "in flight, n=$n: restart on other hosts (status $rc): $(head -8 "$D/r2.out"); native: $(grep nodes "$D/native.out")"
 	fi
 done
+# random all-to-all traffic (tests/mpi/traffic.c): every round a new plan
+# of messages (tags, lengths, communicators, send modes), received with
+# wildcards and probes; periodic checkpoints, one by command, then --kill
+# while a round's messages are in flight; restarted from / to the native
+# answer
+RT=$top/build/tests/mpi/traffic
+for n in 3 4; do
+	D=$T/traffic$n
+	mkdir -p "$D/native" "$D/a"
+	timeout 120 mpiexec.mpich -n $n "$RT" "$D/native" 10 "$((FSTEPS / 3))" >"$D/native.out" 2>&1
+	want=$(sed -n 's/^answer //p' "$D/native.out")
+	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 -n $n "$RT" "$D/a" 10 "$((FSTEPS / 3))" \
+		>"$D/a/run.out" 2>&1 &
+	job=$!
+	wait_ready "$D/a" $n
+	coordinator "$D/ck" >/dev/null
+	sleep 1.5
+	"$CAIRN" checkpoint "$D/ck" >"$D/ck1.out" 2>&1
+	c1=$?
+	sleep 2.2
+	"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill.out" 2>&1
+	ck=$?
+	wait $job
+	rc=$?
+	nck=$(grep -c '^cairn: checkpoint [0-9]* of the job:' "$D/a/run.out")
+	if [ -n "$want" ] && [ $c1 -eq 0 ] && [ $ck -eq 0 ] && [ $rc -eq 0 ] && ! grep -q '^answer' "$D/a/run.out"; then
+		(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
+		answered $? "$D/r.out" "random traffic, n=$n: $((nck + 2)) checkpoints (periodic, by command, --kill), restarted from /"
+	else
+		fail "random traffic, n=$n: native '$want', checkpoints $c1/$ck, job $rc: $(cat "$D/ck1.out" "$D/kill.out" "$D/a/run.out" | head -6)"
+	fi
+done
+
 # the same job, continued from a checkpoint taken with messages in flight
 D=$T/flight2c
 mkdir -p "$D/a"

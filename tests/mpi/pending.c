@@ -10,8 +10,10 @@
  *   - starts a persistent receive from the right and a persistent send to
  *     the left (MPI_Recv_init, MPI_Send_init on a duplicate communicator
  *     with a derived datatype), computes, and completes them (MPI_Waitall);
- *   - starts an MPI_Iallreduce and a persistent MPI_Allreduce_init on the
- *     duplicate, computes, and waits for them;
+ *   - starts an MPI_Iallreduce, another on a communicator split in pairs
+ *     (ranks reversed), and a persistent MPI_Allreduce_init on the
+ *     duplicate, computes, and waits for them; then a blocking
+ *     MPI_Allreduce on the pairs;
  *   - every fourth iteration, rank 0 computes for 6*STEPS steps without
  *     calling MPI while the others wait for it in MPI_Recv (every other
  *     time) or in MPI_Sendrecv_replace; two iterations later, the same
@@ -121,6 +123,14 @@ int main(int argc, char **argv)
 	MPI_Recv_init(precv, 1, ptype, right, 9, pcomm, &preq[0]);
 	MPI_Send_init(psend, 1, ptype, left, 9, pcomm, &preq[1]);
 
+	/* pairs of ranks, numbered backwards */
+	MPI_Comm pairs;
+	int prank, psize;
+	MPI_Comm_split(MPI_COMM_WORLD, rank / 2, -rank, &pairs);
+	MPI_Comm_rank(pairs, &prank);
+	MPI_Comm_size(pairs, &psize);
+	int pfirst = rank / 2 * 2; /* the pair's lowest world rank */
+
 	/* persistent collectives */
 	static long pmine, psum, pv;
 	MPI_Request pall, pbc;
@@ -158,6 +168,9 @@ int main(int argc, char **argv)
 		pmine = 2 * it + rank;
 		psum = -1;
 		MPI_Start(&pall);
+		long smine = (long)it * 100 + prank, smax = -1;
+		MPI_Request scoll;
+		MPI_Iallreduce(&smine, &smax, 1, MPI_LONG, MPI_MAX, pairs, &scoll);
 
 		quiet(steps);
 
@@ -268,6 +281,12 @@ int main(int argc, char **argv)
 		MPI_Wait(&pall, MPI_STATUS_IGNORE);
 		bad += psum != 2L * it * size + (long)size * (size - 1) / 2;
 		total += psum % 1000;
+		MPI_Wait(&scoll, MPI_STATUS_IGNORE);
+		bad += smax != (long)it * 100 + psize - 1;
+		int wsum = -1;
+		MPI_Allreduce(&rank, &wsum, 1, MPI_INT, MPI_SUM, pairs);
+		bad += wsum != (psize == 2 ? 2 * pfirst + 1 : pfirst);
+		total += smax % 7 + wsum;
 
 		long pair[2] = {total, bad}, all[2];
 		MPI_Allreduce(pair, all, 2, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
@@ -298,6 +317,7 @@ int main(int argc, char **argv)
 		bad++;
 	}
 	MPI_Waitall(W, sreq, MPI_STATUSES_IGNORE);
+	MPI_Comm_free(&pairs);
 	MPI_Request_free(&pall);
 	MPI_Request_free(&pbc);
 	MPI_Request_free(&preq[0]);
