@@ -404,11 +404,7 @@ def request_flight(f, pw):
     if 'imrecv' in pw:
         return 'flight_mark(*request, FL_WAIT, MPI_COMM_NULL, 0)'
     if p_collective(f):
-        ps = coll_again_params(f)
-        if ps is None:
-            return 'flight_mark_pcoll(*request, comm, 0, NULL, 0)'
-        return 'flight_mark_pcoll(*request, comm, F_%s + 1, %s, %d)' % (
-            f.name, coll_args([p.name for p in ps]), len(ps))
+        return 'flight_mark_pcoll(*request, comm)'
     if nb_collective(f):
         ps = coll_again_params(f)
         if ps is None:
@@ -450,10 +446,9 @@ def p_collective(f):
 
 def coll_again_params(g):
     """The parameters a non-blocking collective g is started again with
-    after a restart (mpi_coll_again), or a persistent one made again, or
-    None if it cannot be: handles other than single int handles (arrays of
-    datatypes...)."""
-    if not g or not (nb_collective(g) or p_collective(g)) or g.impl != 'generated':
+    after a restart (mpi_coll_again), or None if it cannot be: handles
+    other than single int handles (arrays of datatypes...)."""
+    if not g or not nb_collective(g) or g.impl != 'generated':
         return None
     ps = [p for p in g.params if not (p.kind == 'request' and p.dir == 'out')]
     if len(ps) != len(g.params) - 1 or len(ps) > COLL_ARGS:
@@ -490,9 +485,7 @@ def gen_coll_again(funcs):
             continue
         args = []
         for i, p in enumerate(ps):
-            if p.kind == 'info':
-                args.append('MPI_INFO_NULL')  # hints; the info may be freed since
-            elif p.kind:
+            if p.kind:
                 args.append('h_in(MK_%s, (int)a[%d])' % (p.kind.upper(), i))
             elif p.dims:
                 args.append('(%s *)a[%d]' % (p.ctype, i))
@@ -566,6 +559,13 @@ def gen_wrapper(f):
     has_out_request = any(p.kind == 'request' and p.dir == 'out' and not p.array for p in f.params)
     args, post, arrays = [], [], []
     w('\tMPI_LOWER_READY();')
+    if re.match(r'^MPI_I?mrecv(_c)?$', f.name, re.IGNORECASE):
+        # a message a checkpoint received into the upper half (flight.c)
+        stp = next((p.name for p in f.params if p.role == 'out status'), 'MPI_STATUS_IGNORE')
+        rq = 'request' if any(p.name == 'request' for p in f.params) else 'NULL'
+        w('\tint fl_rc;')
+        w('\tif (flight_message_take(buf, count, datatype, message, %s, %s, &fl_rc))' % (stp, rq))
+        w('\t\treturn fl_rc;')
     if f.rebuild:
         for p, how in rebuild_plan(f):
             if how == 'handle_inout':
@@ -744,6 +744,10 @@ def gen_wrapper(f):
           '\t\t\tif (rc == MPI_SUCCESS || fl_statuses[fl_i].MPI_ERROR == MPI_SUCCESS)\n'
           '\t\t\t\tflight_done(array_of_requests[array_of_indices[fl_i]], &fl_statuses[fl_i]);')
     out.extend(post)
+    if 'recv' in pw and any(p.kind == 'message' and p.dir == 'out' for p in f.params):
+        # a matched message: what it is, for a checkpoint that holds it
+        w('\tif (rc == MPI_SUCCESS && message && *message != MPI_MESSAGE_NULL &&\n'
+          '\t    *message != MPI_MESSAGE_NO_PROC)\n\t\tflight_message(*message, comm, fl_status);')
     # a communicator made: its id for the job (not MPI_Comm_idup's, whose
     # communicator exists only once the request completes)
     for p in f.params:

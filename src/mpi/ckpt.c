@@ -207,10 +207,15 @@ static int restorable(int job, char *msg, size_t len)
 		return 0;
 	}
 	for (int k = 0; k < MK_COUNT; k++) {
-		int one = 0, n = k == MK_REQUEST && job ? cut_unknown_requests(&one)
-							: h_live_unrebuilt(k, &one);
+		/* (in a job's checkpoint the cut knows requests, and holds
+		 * matched messages) */
+		if (k == MK_MESSAGE && job)
+			continue;
+		int one = 0, lasting = 0;
+		int n = k == MK_REQUEST && job ? cut_unknown_requests(&one, &lasting)
+					       : h_live_unrebuilt(k, &one);
 		if (n > 0) {
-			transient = k == MK_REQUEST || k == MK_MESSAGE;
+			transient = (k == MK_REQUEST || k == MK_MESSAGE) && !lasting;
 			snprintf(msg, len,
 				 "the rank holds %d MPI %s%s (%#x...) that cairn cannot rebuild "
 				 "after a restart yet",

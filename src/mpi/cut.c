@@ -10,7 +10,8 @@
  *      completed a collective another has not entered (the root of a
  *      broadcast) would leave that collective's messages in a lower half
  *      that the checkpoint throws away, so such a checkpoint is refused
- *      (the coordinator tries again a moment later). Ranks that wait in a
+ *      (the coordinator tries again a moment later, for as long as the
+ *      ranks behind run forward: cut_judge). Ranks that wait in a
  *      collective another has not started are fine: the collective stays
  *      pending on a continue, and is started again in the new lower half
  *      after a restart, where nobody has started it yet.
@@ -25,8 +26,12 @@
  *      are drained instead; one that cannot be cancelled has completed,
  *      and is counted. After the drain every other pending request (sends,
  *      non-blocking collectives every rank has started, MPI_Imrecv) can
- *      complete, and is completed. Only collectives some rank has not
- *      started are left in the lower half (step 1).
+ *      complete, and is completed. Only
+ *      collectives some rank has not started are left in the lower half
+ *      (step 1); generalized requests are the application's, left alone;
+ *      a persistent collective makes the checkpoint refuse.
+ *      Messages matched by MPI_Mprobe and not yet received are received
+ *      into this half (flight_message_take delivers them).
  *   4. All ranks agree that each succeeded.
  *
  * After the image (cut_after: on continue, or after a restart once the
@@ -41,7 +46,8 @@
  * request completed with, so MPI_Wait, MPI_Test and the rest report it as
  * they would have (a persistent request's stand-in becomes the persistent
  * request again, inactive, when it is seen complete: handles.c); after a
- * restart, persistent requests are made again in the new lower half.
+ * restart, persistent requests and generalized requests are made again
+ * in the new lower half.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -375,12 +381,12 @@ static void list_reqs(struct reqs *l)
 
 static int persistent(const struct mpi_req_flight *f)
 {
-	return f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL;
+	return f->kind == FL_PRECV || f->kind == FL_PSEND;
 }
 
 /* What a checkpoint of a job cannot take with it (ckpt.c asks before the
  * vote): requests the cut does not know (their number, and one). */
-int cut_unknown_requests(int *one)
+int cut_unknown_requests(int *one, int *lasting)
 {
 	struct reqs l;
 	int n = 0;
@@ -388,9 +394,13 @@ int cut_unknown_requests(int *one)
 	list_reqs(&l);
 	for (int i = 0; i < l.n; i++) {
 		int k = l.e[i].f->kind;
-		/* (a persistent collective with arrays of datatypes cannot be
-		 * made again) */
-		if (k == FL_NONE || k == FL_SRECV || (k == FL_PCOLL && !l.e[i].f->again)) {
+		/* a persistent collective lives until it is freed: no use
+		 * waiting for it. (Completing it, or making it again after a
+		 * restart from its arguments, proved to set MPICH's matching of
+		 * persistent collectives out of step between ranks.) */
+		if (k == FL_PCOLL && lasting)
+			*lasting = 1;
+		if (k == FL_NONE || k == FL_SRECV || k == FL_PCOLL) {
 			if (!n && one)
 				*one = l.e[i].v;
 			n++;
@@ -425,8 +435,7 @@ static int mark_ahead(struct reqs *rq, struct comm_list *l, char *msg, size_t le
 {
 	for (int i = 0; i < rq->n; i++) {
 		struct mpi_req_flight *f = rq->e[i].f;
-		if (!(f->kind == FL_WAIT || (f->kind == FL_PCOLL && f->active)) ||
-		    f->comm == MPI_COMM_NULL || !f->cidx || f->cut != FLC_NONE)
+		if (f->kind != FL_WAIT || f->comm == MPI_COMM_NULL || !f->cidx || f->cut != FLC_NONE)
 			continue;
 		long long lo = f->cidx;
 		for (int k = 0; k < l->n; k++)
@@ -446,6 +455,32 @@ static int mark_ahead(struct reqs *rq, struct comm_list *l, char *msg, size_t le
 		f->loose = 1;
 	}
 	return 0;
+}
+
+/* Messages matched (MPI_Mprobe) and not yet received: received now into
+ * this half, as bytes; MPI_Mrecv/MPI_Imrecv deliver them from there
+ * (flight_message_take). Counted when they were matched. */
+static void hold_message(int v, int real, void *arg)
+{
+	int *failed = arg;
+	struct mpi_req_flight *f = h_msg_flight(v);
+	if (!f || f->cut == FLC_DONE || *failed)
+		return;
+	void *buf = malloc(f->count > 0 ? (size_t)f->count : 1);
+	if (!buf)
+		mpi_die("out of memory for a matched message of %lld bytes", (long long)f->count);
+	MPI_Message m = real;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Mrecv_c)(buf, f->count, MPI_BYTE, &m, MPI_STATUS_IGNORE);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS) {
+		free(buf);
+		*failed = rc;
+		return;
+	}
+	f->buf = buf;
+	f->cut = FLC_DONE;
+	h_mark_rebuilt(MK_MESSAGE, v);
 }
 
 /* Before the drain: take back every receive still posted; stand-ins of
@@ -503,8 +538,7 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 		struct mpi_req_flight *f = l->e[i].f;
 		if (f->cut != FLC_NONE)
 			continue;
-		int pers = (f->kind == FL_PSEND || f->kind == FL_PCOLL) && f->active;
-		if (!(f->kind == FL_SEND || f->kind == FL_WAIT || pers))
+		if (!(f->kind == FL_SEND || f->kind == FL_WAIT || (f->kind == FL_PSEND && f->active)))
 			continue;
 		MPI_Request r = h_in(MK_REQUEST, l->e[i].v);
 		MPI_Status st;
@@ -513,7 +547,7 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 			int done = 0;
 			long t = cross_enter();
 			int rc = MPI_FN(MPI_Test)(&r, &done, &st);
-			if (rc == MPI_SUCCESS && done && pers)
+			if (rc == MPI_SUCCESS && done && f->kind == FL_PSEND)
 				rc = MPI_FN(MPI_Request_free)(&r);
 			cross_leave(t);
 			if (rc != MPI_SUCCESS) {
@@ -523,7 +557,7 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 			}
 			if (done) {
 				f->loose = 1;
-				if (f->kind == FL_WAIT || f->kind == FL_PCOLL)
+				if (f->kind == FL_WAIT)
 					flight_coll_done(f->comm, f->cidx);
 				break;
 			}
@@ -531,9 +565,7 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 				snprintf(msg, len,
 					 "a pending %s did not complete within %d s once every rank was "
 					 "in the checkpoint",
-					 f->kind == FL_WAIT ? "collective or matched receive"
-					 : f->kind == FL_PCOLL ? "persistent collective"
-							       : "send",
+					 f->kind == FL_WAIT ? "collective or matched receive" : "send",
 					 COMPLETE_MS / 1000);
 				return -1;
 			}
@@ -571,11 +603,11 @@ static int standin_cancel(void *extra, int complete)
 	return MPI_SUCCESS;
 }
 
-static int standin(struct mpi_req_flight *f)
+int cut_standin(MPI_Status *st)
 {
 	MPI_Request r = MPI_REQUEST_NULL;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Grequest_start)(standin_query, standin_free, standin_cancel, &f->st, &r);
+	int rc = MPI_FN(MPI_Grequest_start)(standin_query, standin_free, standin_cancel, st, &r);
 	if (rc == MPI_SUCCESS)
 		rc = MPI_FN(MPI_Grequest_complete)(r);
 	cross_leave(t);
@@ -591,13 +623,6 @@ typedef int persist_fn_c(void *, MPI_Count, MPI_Datatype, int, int, MPI_Comm, MP
  * real handle, or 0. */
 static int make_persistent(struct mpi_req_flight *f)
 {
-	if (f->kind == FL_PCOLL) {
-		MPI_Request r = MPI_REQUEST_NULL;
-		long t = cross_enter();
-		int rc = mpi_coll_again(f, &r);
-		cross_leave(t);
-		return rc == MPI_SUCCESS ? r : 0;
-	}
 	static const int big[] = {F_MPI_Recv_init_c, F_MPI_Send_init_c, F_MPI_Bsend_init_c,
 				  F_MPI_Ssend_init_c, F_MPI_Rsend_init_c};
 	int is_c = 0;
@@ -638,7 +663,7 @@ static void post_again(int restarted)
 			continue;
 		f->loose = 0;
 		if (f->cut == FLC_DONE) {
-			h_rebind(MK_REQUEST, v, standin(f));
+			h_rebind(MK_REQUEST, v, cut_standin(&f->st));
 			continue;
 		}
 		if (f->cut == FLC_AHEAD) {
@@ -648,8 +673,6 @@ static void post_again(int restarted)
 			MPI_Request req = MPI_REQUEST_NULL;
 			long t = cross_enter();
 			int rc = mpi_coll_again(f, &req);
-			if (rc == MPI_SUCCESS && f->kind == FL_PCOLL)
-				rc = MPI_FN(MPI_Start)(&req); /* made again inactive: started */
 			cross_leave(t);
 			if (rc != MPI_SUCCESS)
 				mpi_die("cannot start a collective again after the restart (MPI error %d)", rc);
@@ -739,7 +762,11 @@ int cut_before(char *msg, size_t len)
 		return CUT_AGAIN;
 	}
 	last_valid = 0; /* the next refusal starts a new judgement */
-	ok = take_back(&rq, why, sizeof(why)) == 0 && drain(&l, why, sizeof(why)) == 0 &&
+	int held = 0;
+	h_each(MK_MESSAGE, hold_message, &held);
+	if (held)
+		snprintf(why, sizeof(why), "cannot receive a matched message (MPI error %d)", held);
+	ok = !held && take_back(&rq, why, sizeof(why)) == 0 && drain(&l, why, sizeof(why)) == 0 &&
 	     complete_rest(&rq, why, sizeof(why)) == 0;
 	free(rq.e);
 	free(l.e);

@@ -31,10 +31,15 @@ int cut_judge(const struct mpi_progress *all, int n);
 /* After the image (continue), or after a restart once the objects are made
  * again: the messages kept are sent again by their senders. */
 int cut_after(char *msg, size_t len);
+/* A stand-in request, complete, whose status is *st (which must live as
+ * long as the request): its real handle. */
+struct MPI_Status;
+int cut_standin(struct MPI_Status *st);
 /* Messages kept now. */
 size_t cut_kept(void);
-/* Live requests the cut cannot handle (their number; one of them). */
-int cut_unknown_requests(int *one);
+/* Live requests the cut cannot handle (their number; one of them; whether
+ * one is of a kind that will not go away by waiting). */
+int cut_unknown_requests(int *one, int *lasting);
 struct mpi_req_flight;
 /* A persistent request's stand-in was seen complete (handles.c): the
  * request made again, inactive; its real handle, or 0. */

@@ -22,12 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi/cut.h"
 #include "mpi/flight.h"
 #include "mpi/upper.h"
 
 uint64_t *fl_sent, *fl_recvd;
 int fl_size = -1, fl_rank = -1;
 MPI_Comm fl_ctl = MPI_COMM_NULL; /* the lower half's: a private dup of MPI_COMM_WORLD */
+static MPI_Comm fl_self = MPI_COMM_NULL; /* and of MPI_COMM_SELF: held messages' delivery */
 
 static int lower_world_size(int *size, int *rank)
 {
@@ -57,13 +59,76 @@ void flight_init(void)
 		mpi_die("restarted as rank %d of %d; the image is of rank %d of %d", rank, size,
 			fl_rank, fl_size);
 	}
-	MPI_Comm ctl = MPI_COMM_NULL;
+	MPI_Comm ctl = MPI_COMM_NULL, self = MPI_COMM_NULL;
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Comm_dup)(MPI_COMM_WORLD, &ctl);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_FN(MPI_Comm_dup)(MPI_COMM_SELF, &self);
+	if (rc == MPI_SUCCESS) /* a truncated delivery is the application's error */
+		rc = MPI_FN(MPI_Comm_set_errhandler)(self, MPI_ERRORS_RETURN);
 	cross_leave(t);
 	if (rc != MPI_SUCCESS)
-		mpi_die("cannot make cairn's own communicator");
+		mpi_die("cannot make cairn's own communicators");
 	fl_ctl = ctl;
+	fl_self = self;
+}
+
+void flight_message(MPI_Message vmsg, MPI_Comm comm, const MPI_Status *st)
+{
+	struct mpi_req_flight *f = h_msg_flight(vmsg);
+	MPI_Count bytes = 0;
+	if (!f)
+		return;
+	long t = cross_enter();
+	MPI_FN(MPI_Get_elements_c)(st, MPI_BYTE, &bytes);
+	cross_leave(t);
+	memset(f, 0, sizeof(*f));
+	f->comm = comm;
+	f->peer = st->MPI_SOURCE;
+	f->tag = st->MPI_TAG;
+	f->count = bytes;
+}
+
+int flight_message_take(void *buf, MPI_Count count, MPI_Datatype type, MPI_Message *message,
+			MPI_Status *status, MPI_Request *request, int *rc)
+{
+	struct mpi_req_flight *f = h_msg_flight(*message);
+	if (!f || f->cut != FLC_DONE)
+		return 0;
+	/* the bytes to this rank over cairn's own self-communicator: MPICH
+	 * lays them out in the application's datatype, truncation included */
+	MPI_Status st;
+	memset(&st, 0, sizeof(st));
+	long t = cross_enter();
+	*rc = MPI_FN(MPI_Sendrecv_c)(f->buf, f->count, MPI_BYTE, 0, 0, buf, count,
+				     h_in(MK_DATATYPE, type), 0, 0, fl_self, &st);
+	cross_leave(t);
+	st.MPI_SOURCE = f->peer;
+	st.MPI_TAG = f->tag;
+	st.MPI_ERROR = *rc;
+	free(f->buf);
+	f->buf = NULL;
+	*message = h_update(MK_MESSAGE, *message, h_in(MK_MESSAGE, *message), MPI_MESSAGE_NULL);
+	if (!request) {
+		if (status != MPI_STATUS_IGNORE)
+			*status = st;
+		return 1;
+	}
+	/* MPI_Imrecv: a request complete already, reporting that status */
+	MPI_Status *keep = malloc(sizeof(*keep));
+	if (!keep)
+		mpi_die("out of memory");
+	*keep = st;
+	*request = h_out(MK_REQUEST, cut_standin(keep));
+	h_request_keep(*request, (int *)keep);
+	struct mpi_req_flight *r = h_req_flight(*request);
+	if (r) {
+		r->kind = FL_WAIT;
+		r->comm = MPI_COMM_NULL;
+		r->st = st;
+		r->cut = FLC_DONE;
+	}
+	return 1;
 }
 
 /* The world ranks of comm's (remote) group, made once. */
@@ -235,15 +300,11 @@ void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again
 		f->args[i] = args[i];
 }
 
-void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm, int again, const long *args, int nargs)
+void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm)
 {
 	struct mpi_req_flight *f = h_req_flight(vreq);
-	if (!f)
-		return;
-	mark(f, FL_PCOLL, comm, 0);
-	f->again = nargs <= MPI_COLL_ARGS ? again : 0;
-	for (int i = 0; i < nargs && i < MPI_COLL_ARGS; i++)
-		f->args[i] = args[i];
+	if (f)
+		mark(f, FL_PCOLL, comm, 0);
 }
 
 void flight_cancel(MPI_Request vreq)

@@ -32,13 +32,21 @@ void flight_coll_done(MPI_Comm comm, long long cidx);
 void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again, const long *args,
 		      int nargs);
 void flight_new_comm(MPI_Comm comm);
-/* A persistent collective's request: how to make it again. */
-void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm, int again, const long *args, int nargs);
+/* A persistent collective's request (counted at each start). */
+void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm);
 void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer);
 void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int peer, void *buf,
 		      MPI_Count count, MPI_Datatype type, int tag);
 void flight_cancel(MPI_Request vreq);
 void flight_freed(MPI_Request vreq);
+/* A message matched by MPI_Mprobe/MPI_Improbe: what it is, from its
+ * status (held by the next checkpoint until it is received). */
+void flight_message(MPI_Message vmsg, MPI_Comm comm, const MPI_Status *st);
+/* MPI_Mrecv/MPI_Imrecv of a message a checkpoint holds: 1 and *rc if it is
+ * one (delivered into buf from the upper half), 0 otherwise. request NULL
+ * for MPI_Mrecv. */
+int flight_message_take(void *buf, MPI_Count count, MPI_Datatype type, MPI_Message *message,
+			MPI_Status *status, MPI_Request *request, int *rc);
 /* A blocking call's twin became a request of the application's (wait.c). */
 void flight_adopt(MPI_Request vreq, const struct mpi_req_flight *what);
 void flight_start(MPI_Request vreq);

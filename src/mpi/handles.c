@@ -183,7 +183,7 @@ int h_update(enum mpi_kind k, int v, int real_before, int real_after)
 		return h_out(k, real_after);
 	if (predefined_real(real_after)) {
 		if (k == MK_REQUEST && e->fl.cut == FLC_DONE &&
-		    (e->fl.kind == FL_PRECV || e->fl.kind == FL_PSEND || e->fl.kind == FL_PCOLL)) {
+		    (e->fl.kind == FL_PRECV || e->fl.kind == FL_PSEND)) {
 			/* a persistent request's stand-in (cut.c) completed: the
 			 * request itself again, inactive, as MPI leaves it */
 			int r = cut_persistent_again(v, &e->fl);
@@ -279,6 +279,12 @@ struct mpi_comm_cache *h_comm_cache(int vcomm)
 struct mpi_req_flight *h_req_flight(int vreq)
 {
 	struct hobj *e = entry(MK_REQUEST, vreq);
+	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->fl : NULL;
+}
+
+struct mpi_req_flight *h_msg_flight(int vmsg)
+{
+	struct hobj *e = entry(MK_MESSAGE, vmsg);
 	return e && atomic_load_explicit(&e->real, memory_order_acquire) ? &e->fl : NULL;
 }
 

@@ -155,8 +155,7 @@ enum {
 		  * collectives, MPI_Imrecv */
 	FL_SRECV, /* MPI_Isendrecv*: its receive counts; not taken back */
 	FL_PCOLL, /* a persistent collective (MPI_Allreduce_init...): counts
-		   * as a collective at each start; made again from its init
-		   * call's arguments (again, args) */
+		   * as a collective at each start; a checkpoint refuses */
 	FL_GREQ, /* MPI_Grequest_start: the application's own, left alone by
 		  * the cut, made again after a restart (buf: its closure;
 		  * active until MPI_Grequest_complete) */
@@ -167,6 +166,10 @@ enum { FLC_NONE, FLC_DONE, FLC_REPOST, FLC_AHEAD };
 /* Every live request: fn(vreq, real, flight record, arg). */
 void h_req_each(void (*fn)(int vreq, int real, struct mpi_req_flight *f, void *arg), void *arg);
 struct mpi_req_flight *h_req_flight(int vreq);
+/* A matched message's record (flight.c): comm, peer (its source in comm),
+ * tag, count (bytes); cut FLC_DONE once a checkpoint has received it into
+ * buf (it is then delivered from there: flight_message_take). */
+struct mpi_req_flight *h_msg_flight(int vmsg);
 struct mpi_comm_cache *h_comm_cache(int vcomm);
 /* local.c: whether vcomm is an intercommunicator (0 for an unknown one). */
 int mpi_comm_is_inter(MPI_Comm vcomm);

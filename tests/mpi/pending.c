@@ -10,18 +10,20 @@
  *   - starts a persistent receive from the right and a persistent send to
  *     the left (MPI_Recv_init, MPI_Send_init on a duplicate communicator
  *     with a derived datatype), computes, and completes them (MPI_Waitall);
- *   - starts an MPI_Iallreduce, another on a communicator split in pairs
- *     (ranks reversed), and a persistent MPI_Allreduce_init on the
- *     duplicate, computes, and waits for them; then a blocking
- *     MPI_Allreduce on the pairs;
+ *   - starts an MPI_Iallreduce and another on a communicator split in
+ *     pairs (ranks reversed), computes, and waits for them; then a
+ *     blocking MPI_Allreduce on the pairs;
  *   - every fourth iteration, rank 0 computes for 6*STEPS steps without
  *     calling MPI while the others wait for it in MPI_Recv (every other
  *     time) or in MPI_Sendrecv_replace; two iterations later, the same
  *     while the others wait in a collective rank 0 has not started (a
  *     blocking MPI_Allreduce on the duplicate; MPI_Ibcast from rank 0 and
- *     MPI_Wait); the others also start a persistent MPI_Bcast_init
- *     from rank 0 before it computes, rank 0 after;
+ *     MPI_Wait);
  *   - ends with an MPI_Allreduce of what it checked.
+ * Every iteration also sends its right neighbour a message that the
+ * neighbour matches (MPI_Mprobe) before computing and receives after it
+ * (MPI_Mrecv, or MPI_Imrecv and MPI_Wait, with a derived datatype every
+ * third time).
  * Two generalized requests (MPI_Grequest_start) live through the run: one
  * completed at once, one completed halfway (MPI_Test must not see it
  * complete before); both are waited for at the end, and their query and
@@ -131,12 +133,6 @@ int main(int argc, char **argv)
 	MPI_Comm_size(pairs, &psize);
 	int pfirst = rank / 2 * 2; /* the pair's lowest world rank */
 
-	/* persistent collectives */
-	static long pmine, psum, pv;
-	MPI_Request pall, pbc;
-	MPI_Allreduce_init(&pmine, &psum, 1, MPI_LONG, MPI_SUM, pcomm, MPI_INFO_NULL, &pall);
-	MPI_Bcast_init(&pv, 1, MPI_LONG, 0, MPI_COMM_WORLD, MPI_INFO_NULL, &pbc);
-
 	/* generalized requests: one complete, one open until halfway */
 	static int gtag_done = 33, gtag_open = 34;
 	MPI_Request g_done, g_open;
@@ -165,9 +161,14 @@ int main(int argc, char **argv)
 		long mine = it + rank, sum = -1;
 		MPI_Request coll;
 		MPI_Iallreduce(&mine, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD, &coll);
-		pmine = 2 * it + rank;
-		psum = -1;
-		MPI_Start(&pall);
+		/* a message matched now, received after computing */
+		int mout[5], min[10];
+		for (int i = 0; i < 5; i++)
+			mout[i] = value(rank, it, i) + 11;
+		MPI_Send(mout, 5, MPI_INT, right, 21, MPI_COMM_WORLD);
+		MPI_Message mmsg;
+		MPI_Status mst;
+		MPI_Mprobe(left, 21, MPI_COMM_WORLD, &mmsg, &mst);
 		long smine = (long)it * 100 + prank, smax = -1;
 		MPI_Request scoll;
 		MPI_Iallreduce(&smine, &smax, 1, MPI_LONG, MPI_MAX, pairs, &scoll);
@@ -209,16 +210,8 @@ int main(int argc, char **argv)
 		 * or MPI_Ibcast from rank 0 and MPI_Wait) */
 		if (it % 4 == 1) {
 			long v = it + rank, vs = -1;
-			if (rank != 0) {
-				pv = -1;
-				MPI_Start(&pbc);
-			}
 			if (rank == 0)
 				quiet(lag && it == 1 ? steps * 40 : steps * 6);
-			if (rank == 0) {
-				pv = it * 3 + 1;
-				MPI_Start(&pbc);
-			}
 			if (it % 8 == 1) {
 				MPI_Allreduce(&v, &vs, 1, MPI_LONG, MPI_SUM, pcomm);
 				bad += vs != (long)it * size + (long)size * (size - 1) / 2;
@@ -233,9 +226,6 @@ int main(int argc, char **argv)
 				bad += v != it * 5 + 2;
 				total += v;
 			}
-			MPI_Wait(&pbc, MPI_STATUS_IGNORE);
-			bad += pv != it * 3 + 1;
-			total += pv;
 		}
 
 		/* the oldest ring receive: the next message its sender sent */
@@ -278,9 +268,29 @@ int main(int argc, char **argv)
 		MPI_Wait(&coll, MPI_STATUS_IGNORE);
 		bad += sum != (long)it * size + (long)size * (size - 1) / 2;
 		total += sum;
-		MPI_Wait(&pall, MPI_STATUS_IGNORE);
-		bad += psum != 2L * it * size + (long)size * (size - 1) / 2;
-		total += psum % 1000;
+		/* the matched message: into ints, or every other int */
+		MPI_Status mst2;
+		int mcount = -1;
+		for (int i = 0; i < 10; i++)
+			min[i] = -1;
+		MPI_Datatype every2;
+		MPI_Type_vector(5, 1, 2, MPI_INT, &every2);
+		MPI_Type_commit(&every2);
+		int third = it % 3 == 2, stride = third ? 2 : 1;
+		if (it % 2) {
+			MPI_Mrecv(min, third ? 1 : 5, third ? every2 : MPI_INT, &mmsg, &mst2);
+		} else {
+			MPI_Request mreq;
+			MPI_Imrecv(min, third ? 1 : 5, third ? every2 : MPI_INT, &mmsg, &mreq);
+			MPI_Wait(&mreq, &mst2);
+		}
+		MPI_Type_free(&every2);
+		MPI_Get_count(&mst2, MPI_INT, &mcount);
+		for (int i = 0; i < 5; i++)
+			bad += min[i * stride] != value(left, it, i) + 11;
+		bad += mmsg != MPI_MESSAGE_NULL || mst2.MPI_SOURCE != left || mst2.MPI_TAG != 21 ||
+		       mst.MPI_SOURCE != left || (third ? mcount != MPI_UNDEFINED && mcount != 5 : mcount != 5);
+		total += min[0] % 100;
 		MPI_Wait(&scoll, MPI_STATUS_IGNORE);
 		bad += smax != (long)it * 100 + psize - 1;
 		int wsum = -1;
@@ -318,8 +328,6 @@ int main(int argc, char **argv)
 	}
 	MPI_Waitall(W, sreq, MPI_STATUSES_IGNORE);
 	MPI_Comm_free(&pairs);
-	MPI_Request_free(&pall);
-	MPI_Request_free(&pbc);
 	MPI_Request_free(&preq[0]);
 	MPI_Request_free(&preq[1]);
 	MPI_Type_free(&ptype);
