@@ -129,6 +129,16 @@ static void log_ints(struct mpi_log_rec *L, const int *a, int n)
 	mpi_log_array(L, a, a && n > 0 ? (size_t)n * sizeof(int) : 0);
 }
 
+/* The end of a distributed graph's record: the new communicator, made
+ * again after a restart, and its id for the job. */
+static void graph_made(struct mpi_log_rec *L, MPI_Comm *comm_dist_graph)
+{
+	mpi_log_put(L, comm_dist_graph, sizeof(*comm_dist_graph));
+	mpi_log_end(L);
+	h_mark_rebuilt(MK_COMM, *comm_dist_graph);
+	flight_new_comm(*comm_dist_graph);
+}
+
 static int sum_ints(const int *a, int n)
 {
 	int s = 0;
@@ -160,10 +170,7 @@ int mpi_impl_Dist_graph_create(MPI_Comm comm_old, int n, const int sources[], co
 	log_ints(L, destinations, nedges);
 	log_weights(L, weights, nedges);
 	mpi_log_put(L, &reorder, sizeof(reorder));
-	mpi_log_put(L, comm_dist_graph, sizeof(*comm_dist_graph));
-	mpi_log_end(L);
-	h_mark_rebuilt(MK_COMM, *comm_dist_graph);
-	flight_new_comm(*comm_dist_graph);
+	graph_made(L, comm_dist_graph);
 	return rc;
 }
 
@@ -191,10 +198,7 @@ int mpi_impl_Dist_graph_create_adjacent(MPI_Comm comm_old, int indegree, const i
 	log_ints(L, destinations, outdegree);
 	log_weights(L, destweights, outdegree);
 	mpi_log_put(L, &reorder, sizeof(reorder));
-	mpi_log_put(L, comm_dist_graph, sizeof(*comm_dist_graph));
-	mpi_log_end(L);
-	h_mark_rebuilt(MK_COMM, *comm_dist_graph);
-	flight_new_comm(*comm_dist_graph);
+	graph_made(L, comm_dist_graph);
 	return rc;
 }
 

@@ -271,45 +271,37 @@ if [ $c1 -ne 0 ] && grep -q 'collective is in progress on communicator MPI_COMM_
 else
 	fail "stuck laggard: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
 fi
-# the same collective in progress, the laggard computing for longer than
-# those 10 s: it runs forward, so the checkpoint waits for it (rank 0 held
-# meanwhile) and passes; the job goes on to the native answer
-D=$T/skew
-mkdir -p "$D/a" "$D/native"
-# (the answer does not depend on the quiet phases' length)
-timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) skew >"$D/native.out" 2>&1
-want=$(sed -n 's/^answer //p' "$D/native.out")
-checkpoint_once "$D" 2 "$F" "$D/a" 3 $((FSTEPS * 6)) skew
-secs=$(sed -n 's/.*, \([0-9.]*\) s (\([0-9]*\) attempts).*/\1/p' "$D/ck.out")
-if [ $c1 -eq 0 ] && [ -n "$secs" ] && awk -v s="$secs" 'BEGIN { exit !(s > 10) }'; then
-	answered $rc "$D/a/run.out" "a collective in progress, the laggard computing for longer than 10 s: waited for, $(sed 's/.*, \([0-9.]* s (.*attempts)\).*/\1/' "$D/ck.out"); continued"
-else
-	fail "long laggard: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
-fi
+# long_laggard NAME MODE WHAT: in_flight in MODE, its laggard computing for
+# longer than the 10 s a checkpoint once gave up after: the checkpoint is
+# tried again while it runs forward, and passes (>10 s, several attempts);
+# the job goes on, and the checkpoint restarts from /, to the native
+# answer (which does not depend on the quiet phases' length)
+long_laggard() {
+	D=$T/$1
+	mkdir -p "$D/a" "$D/native"
+	timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) "$2" >"$D/native.out" 2>&1
+	want=$(sed -n 's/^answer //p' "$D/native.out")
+	checkpoint_once "$D" 2 "$F" "$D/a" 3 $((FSTEPS * 6)) "$2"
+	secs=$(sed -n 's/.*, \([0-9.]*\) s (\([0-9]*\) attempts).*/\1/p' "$D/ck.out")
+	if [ $c1 -eq 0 ] && [ -n "$secs" ] && awk -v s="$secs" 'BEGIN { exit !(s > 10) }'; then
+		answered $rc "$D/a/run.out" "$3: waited for, $(sed 's/.*, \([0-9.]* s (.*attempts)\).*/\1/' "$D/ck.out"); continued"
+		(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
+		answered $? "$D/r.out" "$3: restarted"
+	else
+		fail "$3: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
+	fi
+}
+# the same collective in progress, the laggard computing (rank 0 held
+# meanwhile)
+long_laggard skew skew "a collective in progress, the laggard computing for longer than 10 s"
+# ranks inside MPI_Comm_split (which cannot be interrupted) while rank 0
+# computes before joining them: passes once the communicator is made
+long_laggard splitlag split-lag "ranks inside MPI_Comm_split while rank 0 computes for longer than 10 s"
 
 # the same skew, with a quiet phase shorter than the coordinator tries:
 # rank 0, ahead, is held at its gate while rank 1 runs forward into the
 # MPI_Bcast; the checkpoint then succeeds. Continued, and restarted from
 # /, to the native answer.
-# ranks inside MPI_Comm_split (which cannot be interrupted) while rank 0
-# computes for longer than 10 s before joining them: the checkpoint is
-# tried again while rank 0 runs forward, and passes once the
-# communicator is made; continued, and restarted from /, to the native
-# answer
-D=$T/splitlag
-mkdir -p "$D/a" "$D/native"
-timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) split-lag >"$D/native.out" 2>&1
-want=$(sed -n 's/^answer //p' "$D/native.out")
-checkpoint_once "$D" 2 "$F" "$D/a" 3 $((FSTEPS * 6)) split-lag
-secs=$(sed -n 's/.*, \([0-9.]*\) s (\([0-9]*\) attempts).*/\1/p' "$D/ck.out")
-if [ $c1 -eq 0 ] && [ -n "$secs" ] && awk -v s="$secs" 'BEGIN { exit !(s > 10) }'; then
-	answered $rc "$D/a/run.out" "ranks inside MPI_Comm_split while rank 0 computes for longer than 10 s: waited for, $(sed 's/.*, \([0-9.]* s (.*attempts)\).*/\1/' "$D/ck.out"); continued"
-	(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
-	answered $? "$D/r.out" "ranks inside MPI_Comm_split while rank 0 computes: restarted"
-else
-	fail "split laggard: checkpoint $c1, job $rc: $(cat "$D/ck.out" "$D/a/run.out" | head -5)"
-fi
-
 D=$T/skew2
 mkdir -p "$D/a" "$D/native"
 timeout 120 mpiexec.mpich -n 2 "$F" "$D/native" 3 $((FSTEPS * 2)) skew >"$D/native.out" 2>&1
