@@ -675,15 +675,37 @@ static void round_progress(void)
 		finish_round();
 }
 
+/* Rank r has ended: it and every other rank whose connection has closed
+ * too (a launcher ends the others when one dies: the first one seen closed
+ * is not always the one that died), as "rank R (pid P on H) and ...". */
+static void ended_ranks(int r, char *out, size_t len)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (int i = 0; i < MAX_RANKS && n + 1 < len; i++) {
+		struct conn *c = J.c[i];
+		if (!c)
+			continue;
+		struct pollfd p = { .fd = c->fd, .events = POLLIN | POLLRDHUP };
+		if (i != r && (poll(&p, 1, 0) != 1 || !(p.revents & (POLLHUP | POLLRDHUP | POLLERR))))
+			continue;
+		int w = snprintf(out + n, len - n, "%srank %d (pid %d on %s)", n ? " and " : "", i,
+				 c->pid, c->host);
+		n += w > 0 ? (size_t)w : 0;
+	}
+}
+
 static void rank_message(int r)
 {
 	struct conn *c = J.c[r];
 	struct job_hdr h;
 
 	if (job_io(c->fd, &h, sizeof(h), 0) < 0 || h.magic != JOB_MAGIC || h.len > JOB_MAX_PAYLOAD) {
-		if (J.active && !J.aborted)
-			abort_round("rank %d (pid %d on %s) ended during the checkpoint", r, c->pid,
-				    c->host);
+		if (J.active && !J.aborted) {
+			char who[600];
+			ended_ranks(r, who, sizeof(who));
+			abort_round("%s ended during the checkpoint", who);
+		}
 		drop(r);
 		round_progress();
 		return;
