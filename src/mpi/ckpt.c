@@ -332,7 +332,7 @@ static int reload(char *msg, size_t len)
 		return -1;
 	rc = mpi_attrs_restore();
 	if (rc != MPI_SUCCESS) {
-		snprintf(msg, len, "setting the communicators' attributes again failed (%d)", rc);
+		snprintf(msg, len, "setting the attributes of communicators and datatypes again failed (%d)", rc);
 		return -1;
 	}
 	if (mpi_buffer_reattach() != MPI_SUCCESS) {

@@ -71,6 +71,29 @@ checkpoint_once() {
 	rc=$?
 }
 
+# interval_then_kill DIR N WAIT1 WAIT2 PROG ARGS...: cairn mpirun --dir
+# DIR/ck --interval 1 -n N PROG ARGS (output in DIR/a/run.out); WAIT1 s
+# after every rank is ready, checkpointed by command (c1, DIR/ck1.out);
+# WAIT2 s later, with --kill (ck, DIR/kill.out); rc the job's status, nck
+# how many checkpoints it reported
+interval_then_kill() {
+	local d=$1 n=$2 w1=$3 w2=$4 job
+	shift 4
+	timeout 150 "$CAIRN" mpirun --dir "$d/ck" --interval 1 -n "$n" "$@" >"$d/a/run.out" 2>&1 &
+	job=$!
+	wait_ready "$d/a" "$n"
+	coordinator "$d/ck" >/dev/null
+	sleep "$w1"
+	"$CAIRN" checkpoint "$d/ck" >"$d/ck1.out" 2>&1
+	c1=$?
+	sleep "$w2"
+	"$CAIRN" checkpoint --kill "$d/ck" >"$d/kill.out" 2>&1
+	ck=$?
+	wait $job
+	rc=$?
+	nck=$(grep -c '^cairn: checkpoint [0-9]* of the job:' "$d/a/run.out")
+}
+
 # ckpts DIR: the complete checkpoints in DIR
 ckpts() {
 	(cd "$1" && ls -d ckpt.* 2>/dev/null | grep -v partial | tr '\n' ' ')
@@ -177,19 +200,7 @@ for n in 2 4; do
 		fail "in flight, n=$n: the native run failed: $(head -5 "$D/native.out")"
 		continue
 	fi
-	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 -n $n "$F" "$D/a" 4 "$FSTEPS" \
-		>"$D/a/run.out" 2>&1 &
-	job=$!
-	wait_ready "$D/a" $n
-	coordinator "$D/ck" >/dev/null
-	"$CAIRN" checkpoint "$D/ck" >"$D/ck1.out" 2>&1
-	c1=$?
-	sleep 2
-	"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill.out" 2>&1
-	ck=$?
-	wait $job
-	rc=$?
-	nck=$(grep -c '^cairn: checkpoint [0-9]* of the job:' "$D/a/run.out")
+	interval_then_kill "$D" $n 0 2 "$F" "$D/a" 4 "$FSTEPS"
 	if [ $c1 -eq 0 ] && [ $ck -eq 0 ] && [ $rc -eq 0 ] && ! grep -q '^answer' "$D/a/run.out"; then
 		pass "in flight, n=$n: checkpoints with messages in flight ($((nck + 2)): by command, by --interval 1, then --kill)"
 	else
@@ -226,20 +237,7 @@ for n in 3 4; do
 	mkdir -p "$D/native" "$D/a"
 	timeout 120 mpiexec.mpich -n $n "$RT" "$D/native" 10 "$((FSTEPS / 3))" >"$D/native.out" 2>&1
 	want=$(sed -n 's/^answer //p' "$D/native.out")
-	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 -n $n "$RT" "$D/a" 10 "$((FSTEPS / 3))" \
-		>"$D/a/run.out" 2>&1 &
-	job=$!
-	wait_ready "$D/a" $n
-	coordinator "$D/ck" >/dev/null
-	sleep 1.5
-	"$CAIRN" checkpoint "$D/ck" >"$D/ck1.out" 2>&1
-	c1=$?
-	sleep 2.2
-	"$CAIRN" checkpoint --kill "$D/ck" >"$D/kill.out" 2>&1
-	ck=$?
-	wait $job
-	rc=$?
-	nck=$(grep -c '^cairn: checkpoint [0-9]* of the job:' "$D/a/run.out")
+	interval_then_kill "$D" $n 1.5 2.2 "$RT" "$D/a" 10 "$((FSTEPS / 3))"
 	if [ -n "$want" ] && [ $c1 -eq 0 ] && [ $ck -eq 0 ] && [ $rc -eq 0 ] && ! grep -q '^answer' "$D/a/run.out"; then
 		(cd / && timeout 150 "$CAIRN" restart "$D/ck" >"$D/r.out" 2>&1)
 		answered $? "$D/r.out" "random traffic, n=$n: $((nck + 2)) checkpoints (periodic, by command, --kill), restarted from /"
