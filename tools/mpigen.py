@@ -586,6 +586,10 @@ def gen_wrapper(f):
     if st1 and any(x in pw for x in ('recv', 'complete-one', 'complete-any')):
         w('\tMPI_Status fl_st, *fl_status = %s == MPI_STATUS_IGNORE ? &fl_st : %s;' % (st1, st1))
         subst[st1] = 'fl_status'
+        if any(p.kind == 'message' and p.dir == 'out' for p in f.params):
+            # MPICH's matched probes set the count but keep whatever
+            # cancelled bit the status held: a message uncounted (flight_recvd)
+            w('\tfl_status->count_hi_and_cancelled = 0;')
     if stn and any(x in pw for x in ('complete-all', 'complete-some')):
         n = 'incount' if 'complete-some' in pw else 'count'
         w('\tMPI_Status fl_stk[MPI_STACK_ARRAY];')

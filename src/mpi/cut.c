@@ -301,6 +301,7 @@ static int drain(struct comm_list *l, char *msg, size_t len)
 			MPI_Message m = MPI_MESSAGE_NULL;
 			MPI_Status st;
 			MPI_Count bytes = 0;
+			memset(&st, 0, sizeof(st)); /* (MPICH keeps the cancelled bit) */
 			t = cross_enter();
 			rc = MPI_FN(MPI_Improbe)(MPI_ANY_SOURCE, MPI_ANY_TAG, real, &flag, &m, &st);
 			if (rc == MPI_SUCCESS && flag)
