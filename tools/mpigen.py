@@ -444,6 +444,20 @@ def p_collective(f):
     return COLL_RE.match(f.name) and '_init' in f.name and any(p.name == 'comm' for p in f.params)
 
 
+def pcoll_form(f):
+    """The non-blocking collective that emulates the persistent collective
+    f (MPI_Allreduce_init: MPI_Iallreduce), or None: f is none, or its
+    form cannot be started from saved arguments (coll_again_params)."""
+    if not p_collective(f):
+        return None
+    m = re.match(r'^MPI_(\w)(\w*)_init(_c)?$', f.name)
+    g = FUNCS.get('MPI_I%s%s%s' % (m.group(1).lower(), m.group(2), m.group(3) or ''))
+    ps = coll_again_params(g)
+    if ps is None or [p.name for p in ps] != [p.name for p in f.params if p.name not in ('info', 'request')]:
+        return None
+    return g
+
+
 def coll_again_params(g):
     """The parameters a non-blocking collective g is started again with
     after a restart (mpi_coll_again), or None if it cannot be: handles
@@ -559,6 +573,22 @@ def gen_wrapper(f):
     has_out_request = any(p.kind == 'request' and p.dir == 'out' and not p.array for p in f.params)
     args, post, arrays = [], [], []
     w('\tMPI_LOWER_READY();')
+    g = pcoll_form(f)
+    if g:
+        # emulated: no request in MPICH until MPI_Start (flight.c)
+        ps = coll_again_params(g)
+        w('\treturn flight_pcoll_init(request, comm, F_%s + 1, %s, %d);'
+          % (g.name, coll_args([p.name for p in ps]), len(ps)))
+        w('}')
+        return out
+    if f.name in ('MPI_Start', 'MPI_Request_free'):
+        w('\tint fl_rc;')
+        w('\tif (flight_pcoll_%s(request, &fl_rc))' % ('start' if f.name == 'MPI_Start' else 'free'))
+        w('\t\treturn fl_rc;')
+    if f.name == 'MPI_Startall':
+        w('\tint fl_rc;')
+        w('\tif (flight_pcoll_startall(count, array_of_requests, &fl_rc))')
+        w('\t\treturn fl_rc;')
     if re.match(r'^MPI_I?mrecv(_c)?$', f.name, re.IGNORECASE):
         # a message a checkpoint received into the upper half (flight.c)
         stp = next((p.name for p in f.params if p.role == 'out status'), 'MPI_STATUS_IGNORE')

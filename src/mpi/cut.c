@@ -29,7 +29,9 @@
  *      complete, and is completed. Only
  *      collectives some rank has not started are left in the lower half
  *      (step 1); generalized requests are the application's, left alone;
- *      a persistent collective makes the checkpoint refuse.
+ *      a persistent collective is emulated by its non-blocking form
+ *      (flight.c), and is one while it is active; MPICH's own (those with
+ *      arrays of datatypes) make the checkpoint refuse.
  *      Messages matched by MPI_Mprobe and not yet received are received
  *      into this half (flight_message_take delivers them).
  *   4. All ranks agree that each succeeded.
@@ -361,6 +363,8 @@ static void add_req(int vreq, int real, struct mpi_req_flight *f, void *arg)
 {
 	struct reqs *l = arg;
 	(void)real;
+	if (f->pcoll && !f->active)
+		return; /* an inactive emulated persistent collective: nothing in MPICH */
 	l->e = mpi_grow(l->e, (size_t)l->n, &l->cap, sizeof(*l->e), 64, "the list of requests");
 	l->e[l->n++] = (struct reqent){vreq, f};
 }
@@ -395,10 +399,11 @@ int cut_unknown_requests(int *one, int *lasting)
 	list_reqs(&l);
 	for (int i = 0; i < l.n; i++) {
 		int k = l.e[i].f->kind;
-		/* a persistent collective lives until it is freed: no use
-		 * waiting for it. (Completing it, or making it again after a
-		 * restart from its arguments, proved to set MPICH's matching of
-		 * persistent collectives out of step between ranks.) */
+		/* MPICH's own persistent collective (one cairn cannot
+		 * emulate) lives until it is freed: no use waiting for it.
+		 * (Completing it, or making it again after a restart from its
+		 * arguments, proved to set MPICH's matching of persistent
+		 * collectives out of step between ranks.) */
 		if (k == FL_PCOLL && lasting)
 			*lasting = 1;
 		if (k == FL_NONE || k == FL_SRECV || k == FL_PCOLL) {

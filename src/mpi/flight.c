@@ -307,6 +307,96 @@ void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm)
 		mark(f, FL_PCOLL, comm, 0);
 }
 
+/* An error of an emulated persistent collective's call, reported as
+ * MPICH reports one: through comm's error handler. */
+static int pcoll_error(MPI_Comm comm, int code)
+{
+	int real = h_in(MK_COMM, comm);
+	long t = cross_enter();
+	MPI_FN(MPI_Comm_call_errhandler)(real ? real : MPI_COMM_WORLD, code);
+	cross_leave(t);
+	return code;
+}
+
+int flight_pcoll_init(MPI_Request *request, MPI_Comm comm, int again, const long *args, int nargs)
+{
+	if (!h_in(MK_COMM, comm) || comm == MPI_COMM_NULL)
+		return pcoll_error(MPI_COMM_NULL, MPI_ERR_COMM);
+	if (!request)
+		return pcoll_error(comm, MPI_ERR_ARG);
+	int v = h_out_inactive();
+	struct mpi_req_flight *f = h_req_flight(v);
+	mark(f, FL_WAIT, comm, 0);
+	f->pcoll = 1;
+	f->active = 0;
+	f->again = again;
+	for (int i = 0; i < nargs && i < MPI_COLL_ARGS; i++)
+		f->args[i] = args[i];
+	*request = v;
+	return MPI_SUCCESS;
+}
+
+int flight_pcoll_start(MPI_Request *request, int *rc)
+{
+	struct mpi_req_flight *f = request ? h_req_flight(*request) : NULL;
+	if (!f || !f->pcoll)
+		return 0;
+	if (f->active) {
+		*rc = pcoll_error(f->comm, MPI_ERR_REQUEST); /* started twice */
+		return 1;
+	}
+	/* as the generated non-blocking collectives: counted, started, marked */
+	long long cidx = flight_coll(f->comm);
+	MPI_Request real = MPI_REQUEST_NULL;
+	long t = cross_enter();
+	*rc = mpi_coll_again(f, &real);
+	cross_leave(t);
+	if (*rc != MPI_SUCCESS)
+		return 1;
+	h_set_real(MK_REQUEST, *request, real);
+	f->cidx = cidx;
+	f->counted = 0;
+	f->cancel_asked = 0;
+	f->cut = FLC_NONE;
+	f->loose = 0;
+	f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
+	f->active = 1;
+	return 1;
+}
+
+int flight_pcoll_startall(int count, MPI_Request *requests, int *rc)
+{
+	int any = 0;
+	for (int i = 0; requests && i < count && !any; i++) {
+		struct mpi_req_flight *f = h_req_flight(requests[i]);
+		any = f && f->pcoll;
+	}
+	if (!any)
+		return 0;
+	/* one at a time, in order, each as MPI_Start */
+	*rc = MPI_SUCCESS;
+	for (int i = 0; i < count && *rc == MPI_SUCCESS; i++)
+		if (!flight_pcoll_start(&requests[i], rc))
+			*rc = MPI_Start(&requests[i]);
+	return 1;
+}
+
+int flight_pcoll_free(MPI_Request *request, int *rc)
+{
+	struct mpi_req_flight *f = request ? h_req_flight(*request) : NULL;
+	if (!f || !f->pcoll)
+		return 0;
+	if (f->active) {
+		/* erroneous (MPI 4.0, 6.12.2): the collective goes on */
+		*rc = pcoll_error(f->comm, MPI_ERR_REQUEST);
+		return 1;
+	}
+	h_release(MK_REQUEST, *request);
+	*request = MPI_REQUEST_NULL;
+	*rc = MPI_SUCCESS;
+	return 1;
+}
+
 void flight_cancel(MPI_Request vreq)
 {
 	struct mpi_req_flight *f = h_req_flight(vreq);
@@ -343,7 +433,7 @@ void flight_done(MPI_Request vreq, const MPI_Status *st)
 	struct mpi_req_flight *f = h_req_flight(vreq);
 	if (!f)
 		return;
-	if (f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL)
+	if (f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL || f->pcoll)
 		f->active = 0;
 	if ((f->kind == FL_WAIT || f->kind == FL_PCOLL) && f->cidx)
 		flight_coll_done(f->comm, f->cidx);

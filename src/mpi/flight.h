@@ -32,8 +32,19 @@ void flight_coll_done(MPI_Comm comm, long long cidx);
 void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again, const long *args,
 		      int nargs);
 void flight_new_comm(MPI_Comm comm);
-/* A persistent collective's request (counted at each start). */
+/* A persistent collective's request (counted at each start): MPICH's
+ * own (flight_mark_pcoll: one cairn cannot emulate), or emulated
+ * (flight_pcoll_init: no request in MPICH while it is inactive; each
+ * start starts the non-blocking form again, described as for
+ * flight_mark_coll, so the cut treats it as a non-blocking collective). */
 void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm);
+int flight_pcoll_init(MPI_Request *request, MPI_Comm comm, int again, const long *args, int nargs);
+/* MPI_Start, MPI_Startall, MPI_Request_free of emulated persistent
+ * collectives: 1 and *rc if the call was for one (or, for MPI_Startall,
+ * held one), 0 for the generated wrapper to go on. */
+int flight_pcoll_start(MPI_Request *request, int *rc);
+int flight_pcoll_startall(int count, MPI_Request *requests, int *rc);
+int flight_pcoll_free(MPI_Request *request, int *rc);
 void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer);
 void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int peer, void *buf,
 		      MPI_Count count, MPI_Datatype type, int tag);

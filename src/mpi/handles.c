@@ -112,10 +112,11 @@ static int virtual_of(enum mpi_kind k, unsigned idx)
 	return (int)(0xc0000000u | (tables[k].type_bits << INDEX_BITS) | idx);
 }
 
-int h_out(enum mpi_kind k, int real)
+static void release(enum mpi_kind k, int v, struct hobj *e);
+
+/* A new entry whose real handle is real (any, a null one included). */
+static int alloc_entry(enum mpi_kind k, int real)
 {
-	if (predefined_real(real))
-		return real;
 	struct htable *t = &tables[k];
 	pthread_mutex_lock(&t->lock);
 	unsigned idx;
@@ -155,6 +156,32 @@ int h_out(enum mpi_kind k, int real)
 	return virtual_of(k, idx);
 }
 
+int h_out(enum mpi_kind k, int real)
+{
+	if (predefined_real(real))
+		return real;
+	return alloc_entry(k, real);
+}
+
+int h_out_inactive(void)
+{
+	return alloc_entry(MK_REQUEST, MPI_REQUEST_NULL);
+}
+
+void h_release(enum mpi_kind k, int v)
+{
+	struct hobj *e = entry(k, v);
+	if (e && atomic_load_explicit(&e->real, memory_order_acquire))
+		release(k, v, e);
+}
+
+void h_set_real(enum mpi_kind k, int v, int real)
+{
+	struct hobj *e = entry(k, v);
+	if (e && atomic_load_explicit(&e->real, memory_order_acquire))
+		atomic_store_explicit(&e->real, real, memory_order_release);
+}
+
 static void release(enum mpi_kind k, int v, struct hobj *e)
 {
 	struct htable *t = &tables[k];
@@ -182,6 +209,14 @@ int h_update(enum mpi_kind k, int v, int real_before, int real_after)
 	if (!e)
 		return h_out(k, real_after);
 	if (predefined_real(real_after)) {
+		if (k == MK_REQUEST && e->fl.pcoll) {
+			/* an emulated persistent collective (flight.c) completed:
+			 * inactive again, as MPI leaves it */
+			e->fl.cut = FLC_NONE;
+			e->fl.active = 0;
+			atomic_store_explicit(&e->real, MPI_REQUEST_NULL, memory_order_release);
+			return v;
+		}
 		if (k == MK_REQUEST && e->fl.cut == FLC_DONE &&
 		    (e->fl.kind == FL_PRECV || e->fl.kind == FL_PSEND)) {
 			/* a persistent request's stand-in (cut.c) completed: the

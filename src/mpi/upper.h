@@ -78,6 +78,13 @@ enum mpi_kind {
  * natively. */
 int h_in(enum mpi_kind k, int v);
 int h_out(enum mpi_kind k, int real);
+/* A new virtual request with no real one (MPI_REQUEST_NULL): an emulated
+ * persistent collective, inactive (flight.c). */
+int h_out_inactive(void);
+/* The virtual handle v released (its real one already is). */
+void h_release(enum mpi_kind k, int v);
+/* v's real handle is now real (a null one included: v stays live). */
+void h_set_real(enum mpi_kind k, int v, int real);
 int h_update(enum mpi_kind k, int v, int real_before, int real_after);
 int *h_in_array(enum mpi_kind k, const int *v, int n, int *stackbuf, int nstack);
 void h_update_array(enum mpi_kind k, int *v, const int *real, int n);
@@ -129,6 +136,9 @@ struct mpi_req_flight {
 	int tag;
 	int init; /* persistent: the enum mpi_fn of the call that made it */
 	int active; /* persistent: started and not yet seen complete */
+	int pcoll; /* a persistent collective, emulated by its non-blocking
+		    * form (flight.c): FL_WAIT while active; its real request
+		    * is MPI_REQUEST_NULL while inactive */
 	int cancel_asked; /* the application called MPI_Cancel on it */
 	int cut; /* FLC_*: what the last cut did with it */
 	int loose; /* the cut left it without a real request, to be made again */
@@ -154,8 +164,9 @@ enum {
 	FL_WAIT, /* completes once every rank is in the cut: non-blocking
 		  * collectives, MPI_Imrecv */
 	FL_SRECV, /* MPI_Isendrecv*: its receive counts; not taken back */
-	FL_PCOLL, /* a persistent collective (MPI_Allreduce_init...): counts
-		   * as a collective at each start; a checkpoint refuses */
+	FL_PCOLL, /* a persistent collective that cannot be emulated
+		   * (MPI_Alltoallw_init: arrays of datatypes): MPICH's own;
+		   * counts as a collective at each start; a checkpoint refuses */
 	FL_GREQ, /* MPI_Grequest_start: the application's own, left alone by
 		  * the cut, made again after a restart (buf: its closure;
 		  * active until MPI_Grequest_complete) */

@@ -104,17 +104,65 @@ int main(int argc, char **argv)
 		run(MPI_COMM_WORLD, "world", nb);
 		run(half, "half", nb);
 	}
-	/* Persistent collectives (MPI 4). */
-	int v = rank, x = 0;
-	MPI_Request r;
+	/* Persistent collectives (MPI 4): waited, tested, started with
+	 * MPI_Startall beside a persistent send and receive; inactive ones
+	 * complete at once with an empty status. */
+	int size, v = rank, x = 0, b = -1, flag = 0, al[64], sb[64], cnt[64], dsp[64];
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+	MPI_Request r, pr[4];
+	MPI_Status st;
 	MPI_Allreduce_init(&v, &x, 1, MPI_INT, MPI_SUM, half, MPI_INFO_NULL, &r);
+	CHECK(r != MPI_REQUEST_NULL, "allreduce_init made a request");
+	/* (MPICH 4.0.2 tests one never started as incomplete, and MPI_Waitany
+	 * returns an inactive one's index: neither is tested here) */
 	for (int i = 0; i < 3; i++) {
 		v = rank + i;
 		MPI_Start(&r);
-		MPI_Wait(&r, MPI_STATUS_IGNORE);
+		if (i == 1) {
+			do
+				MPI_Test(&r, &flag, MPI_STATUS_IGNORE);
+			while (!flag);
+		} else {
+			MPI_Wait(&r, MPI_STATUS_IGNORE);
+		}
+		CHECK(r != MPI_REQUEST_NULL, "persistent collective kept after completion");
 		say("allreduce_init round %d: %d", i, x);
 	}
+	MPI_Wait(&r, &st);
+	CHECK(r != MPI_REQUEST_NULL && st.MPI_TAG == MPI_ANY_TAG, "inactive waited");
+	MPI_Request_get_status(r, &flag, MPI_STATUS_IGNORE);
+	CHECK(flag, "inactive get_status");
 	MPI_Request_free(&r);
+	CHECK(r == MPI_REQUEST_NULL, "persistent collective freed");
+	int right = (rank + 1) % size, left = (rank + size - 1) % size, out = 0, in = -1;
+	MPI_Bcast_init(&b, 1, MPI_INT, size - 1, MPI_COMM_WORLD, MPI_INFO_NULL, &pr[0]);
+	MPI_Send_init(&out, 1, MPI_INT, right, 5, MPI_COMM_WORLD, &pr[1]);
+	MPI_Recv_init(&in, 1, MPI_INT, left, 5, MPI_COMM_WORLD, &pr[2]);
+	for (int i = 0; i < size; i++)
+		sb[i] = rank * 10 + i, cnt[i] = 1, dsp[i] = size - 1 - i;
+	MPI_Alltoallv_init(sb, cnt, dsp, MPI_INT, al, cnt, dsp, MPI_INT, MPI_COMM_WORLD, MPI_INFO_NULL,
+			   &pr[3]);
+	for (int i = 0; i < 3; i++) {
+		b = rank == size - 1 ? 7 * i + 1 : -1;
+		out = rank * 100 + i;
+		MPI_Startall(4, pr);
+		MPI_Waitall(4, pr, MPI_STATUSES_IGNORE);
+		int good = b == 7 * i + 1 && in == left * 100 + i;
+		for (int k = 0; k < size; k++)
+			good &= al[size - 1 - k] == k * 10 + size - 1 - rank + (rank == size - 1 ? i : 0);
+		CHECK(good, "startall of persistent collectives and point-to-point");
+		CHECK(pr[0] != MPI_REQUEST_NULL && pr[3] != MPI_REQUEST_NULL, "kept after waitall");
+		sb[0]++;
+	}
+	MPI_Barrier_init(half, MPI_INFO_NULL, &r);
+	MPI_Start(&r);
+	int idx = -1;
+	MPI_Waitany(1, &r, &idx, MPI_STATUS_IGNORE);
+	CHECK(idx == 0, "barrier_init waited by waitany");
+	MPI_Request_free(&r);
+	for (int i = 0; i < 4; i++)
+		MPI_Request_free(&pr[i]);
+	say("persistent bcast %d recv %d alltoallv %d", b, in, al[0]);
 	MPI_Comm_free(&half);
 	CHECK(half == MPI_COMM_NULL, "comm_free nulls");
 	return report_end();

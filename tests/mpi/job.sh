@@ -315,26 +315,28 @@ fi
 
 # --- requests pending (tests/mpi/pending.c) ---
 # a ring window of MPI_Irecv/MPI_Isend/MPI_Issend, persistent requests on a
-# duplicate communicator with a derived datatype, an MPI_Iallreduce, and
-# ranks blocked in MPI_Recv, MPI_Sendrecv_replace or in a collective rank 0
-# has not started while it computes: every checkpoint finds requests
-# posted and not complete. Periodic checkpoints and one by command (in the
-# "lag": the others wait in an MPI_Allreduce rank 0 has not started),
-# continued to the native answer; that one restarted from / (the
+# duplicate communicator with a derived datatype, persistent collectives,
+# an MPI_Iallreduce, and ranks blocked in MPI_Recv, MPI_Sendrecv_replace or
+# in a collective rank 0 has not started while it computes: every
+# checkpoint finds requests posted and not complete. Periodic checkpoints
+# and one by command (in the "lag": the others wait in an MPI_Allreduce,
+# at 4 ranks in a persistent MPI_Bcast_init's MPI_Wait, rank 0 has not
+# started), continued to the native answer; that one restarted from / (the
 # collective started again in the new lower half), checkpointed with
 # --kill, restarted again.
 PF=$top/build/tests/mpi/pending
 for n in 2 4; do
 	D=$T/pending$n
 	iters=$((n == 2 ? 80 : 50))
+	lag=$([ $n = 2 ] && echo lag || echo plag)
 	mkdir -p "$D/native" "$D/a"
-	timeout 120 mpiexec.mpich -n $n "$PF" "$D/native" $iters 100 lag >"$D/native.out" 2>&1
+	timeout 120 mpiexec.mpich -n $n "$PF" "$D/native" $iters 100 $lag >"$D/native.out" 2>&1
 	want=$(sed -n 's/^answer //p' "$D/native.out")
 	if [ -z "$want" ] || ! grep -qx ok "$D/native.out"; then
 		fail "pending, n=$n: the native run failed: $(head -5 "$D/native.out")"
 		continue
 	fi
-	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 --keep 100 -n $n "$PF" "$D/a" $iters 100 lag \
+	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --interval 1 --keep 100 -n $n "$PF" "$D/a" $iters 100 $lag \
 		>"$D/a/run.out" 2>&1 &
 	job=$!
 	wait_ready "$D/a" $n

@@ -9,7 +9,9 @@
  *     MPI_Testsome): each message must be the next one its sender sent;
  *   - starts a persistent receive from the right and a persistent send to
  *     the left (MPI_Recv_init, MPI_Send_init on a duplicate communicator
- *     with a derived datatype), computes, and completes them (MPI_Waitall);
+ *     with a derived datatype) and a persistent collective on the pairs
+ *     below (MPI_Allreduce_init), all by one MPI_Startall, computes, and
+ *     completes them (MPI_Waitall);
  *   - starts an MPI_Iallreduce and another on a communicator split in
  *     pairs (ranks reversed), computes, and waits for them; then a
  *     blocking MPI_Allreduce on the pairs;
@@ -17,8 +19,8 @@
  *     calling MPI while the others wait for it in MPI_Recv (every other
  *     time) or in MPI_Sendrecv_replace; two iterations later, the same
  *     while the others wait in a collective rank 0 has not started (a
- *     blocking MPI_Allreduce on the duplicate; MPI_Ibcast from rank 0 and
- *     MPI_Wait);
+ *     blocking MPI_Allreduce on the duplicate; MPI_Ibcast from rank 0, or
+ *     a persistent MPI_Bcast_init's MPI_Start, and MPI_Wait);
  *   - ends with an MPI_Allreduce of what it checked.
  * Every iteration also sends its right neighbour a message that the
  * neighbour matches (MPI_Mprobe) before computing and receives after it
@@ -36,7 +38,8 @@
  * received) and "ok" when every check held. Each rank writes
  * DIR/ready.RANK (its PID) after the first iteration. With "lag", rank 0
  * computes for 40*STEPS steps in the second iteration while the others
- * wait in the MPI_Allreduce: a checkpoint taken then finds them there.
+ * wait in the MPI_Allreduce: a checkpoint taken then finds them there;
+ * "plag" is the same with the persistent broadcast instead.
  */
 #define _GNU_SOURCE
 #include <mpi.h>
@@ -88,10 +91,11 @@ int main(int argc, char **argv)
 	long total = 0;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: pending DIR ITERS STEPS [lag]\n");
+		fprintf(stderr, "usage: pending DIR ITERS STEPS [lag|plag]\n");
 		return 2;
 	}
-	int lag = argc > 4 && !strcmp(argv[4], "lag");
+	int plag = argc > 4 && !strcmp(argv[4], "plag");
+	int lag = plag || (argc > 4 && !strcmp(argv[4], "lag"));
 	const char *dir = argv[1];
 	int iters = atoi(argv[2]);
 	long steps = atol(argv[3]);
@@ -121,7 +125,7 @@ int main(int argc, char **argv)
 	MPI_Type_contiguous(PLEN, MPI_INT, &ptype);
 	MPI_Type_commit(&ptype);
 	static int psend[PLEN], precv[PLEN];
-	MPI_Request preq[2];
+	MPI_Request preq[3];
 	MPI_Recv_init(precv, 1, ptype, right, 9, pcomm, &preq[0]);
 	MPI_Send_init(psend, 1, ptype, left, 9, pcomm, &preq[1]);
 
@@ -132,6 +136,12 @@ int main(int argc, char **argv)
 	MPI_Comm_rank(pairs, &prank);
 	MPI_Comm_size(pairs, &psize);
 	int pfirst = rank / 2 * 2; /* the pair's lowest world rank */
+
+	/* persistent collectives: a sum over the pairs, a broadcast from 0 */
+	static long pc_in, pc_sum, pb_word;
+	MPI_Allreduce_init(&pc_in, &pc_sum, 1, MPI_LONG, MPI_SUM, pairs, MPI_INFO_NULL, &preq[2]);
+	MPI_Request pbcast;
+	MPI_Bcast_init(&pb_word, 1, MPI_LONG, 0, MPI_COMM_WORLD, MPI_INFO_NULL, &pbcast);
 
 	/* generalized requests: one complete, one open until halfway */
 	static int gtag_done = 33, gtag_open = 34;
@@ -155,7 +165,8 @@ int main(int argc, char **argv)
 		/* persistent: start both, compute, complete */
 		for (int i = 0; i < PLEN; i++)
 			psend[i] = value(rank, it, i) + 3;
-		MPI_Startall(2, preq);
+		pc_in = (long)it * 1000 + rank;
+		MPI_Startall(3, preq);
 
 		/* a collective every rank starts now and completes later */
 		long mine = it + rank, sum = -1;
@@ -212,11 +223,11 @@ int main(int argc, char **argv)
 			long v = it + rank, vs = -1;
 			if (rank == 0)
 				quiet(lag && it == 1 ? steps * 40 : steps * 6);
-			if (it % 8 == 1) {
+			if (it % 8 == 1 && !(plag && it == 1)) {
 				MPI_Allreduce(&v, &vs, 1, MPI_LONG, MPI_SUM, pcomm);
 				bad += vs != (long)it * size + (long)size * (size - 1) / 2;
 				total += vs;
-			} else {
+			} else if (it % 16 == 5) {
 				/* (a blocking MPI_Bcast would not match MPI_Ibcast) */
 				MPI_Request b;
 				if (rank == 0)
@@ -225,6 +236,12 @@ int main(int argc, char **argv)
 				MPI_Wait(&b, MPI_STATUS_IGNORE);
 				bad += v != it * 5 + 2;
 				total += v;
+			} else {
+				pb_word = rank == 0 ? it * 5 + 3 : -1;
+				MPI_Start(&pbcast);
+				MPI_Wait(&pbcast, MPI_STATUS_IGNORE);
+				bad += pb_word != it * 5 + 3 || pbcast == MPI_REQUEST_NULL;
+				total += pb_word;
 			}
 		}
 
@@ -258,12 +275,13 @@ int main(int argc, char **argv)
 		int outc = 0, idx[W];
 		MPI_Testsome(W, sreq, &outc, idx, MPI_STATUSES_IGNORE);
 
-		MPI_Status pst[2];
-		MPI_Waitall(2, preq, pst);
+		MPI_Status pst[3];
+		MPI_Waitall(3, preq, pst);
 		for (int i = 0; i < PLEN; i++)
 			bad += precv[i] != value(right, it, i) + 3;
 		bad += pst[0].MPI_SOURCE != right || pst[0].MPI_TAG != 9;
-		total += precv[0] % 1000;
+		bad += pc_sum != (long)it * 1000 * psize + (psize == 2 ? 2 * pfirst + 1 : pfirst);
+		total += precv[0] % 1000 + pc_sum % 1000;
 
 		MPI_Wait(&coll, MPI_STATUS_IGNORE);
 		bad += sum != (long)it * size + (long)size * (size - 1) / 2;
@@ -330,6 +348,8 @@ int main(int argc, char **argv)
 	MPI_Comm_free(&pairs);
 	MPI_Request_free(&preq[0]);
 	MPI_Request_free(&preq[1]);
+	MPI_Request_free(&preq[2]);
+	MPI_Request_free(&pbcast);
 	MPI_Type_free(&ptype);
 	MPI_Comm_free(&pcomm);
 	if (rank == 0) {
