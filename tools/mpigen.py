@@ -378,6 +378,39 @@ def gen_replay(f):
     return out
 
 
+def gen_refs(f):
+    """The handles a logged call's record names, for the log's compaction
+    (log.c): each with its kind and whether the call made it (out), changed
+    or freed it (inout) or only read it (in)."""
+    out = ['static int refs_%s(struct mpi_log_reader *R, struct mpi_log_ref *o, int max)' % f.name,
+           '{', '\tint n = 0;']
+    for p, how in rebuild_plan(f):
+        k = 'MK_' + (p.kind or '').upper()
+        if how == 'value':
+            out.append('\t{ %s x; mpi_log_get(R, &x, sizeof(x)); }' % p.ctype)
+        elif how == 'string':
+            out.append('\tmpi_log_get_str(R);')
+        elif how == 'array':
+            out.append('\tmpi_log_get_array(R, NULL);')
+        elif how in ('handle', 'handle_out', 'handle_inout'):
+            d = {'handle': 'LOG_IN', 'handle_out': 'LOG_OUT', 'handle_inout': 'LOG_INOUT'}[how]
+            out.append('\tif (n == max)\n\t\treturn -1;')
+            out.append('\to[n].kind = %s;' % k)
+            out.append('\to[n].dir = %s;' % d)
+            out.append('\tmpi_log_get(R, &o[n++].v, sizeof(int));')
+        elif how == 'handles':
+            out.append('\t{')
+            out.append('\t\tsize_t nb;')
+            out.append('\t\tconst int *v = mpi_log_get_array(R, &nb);')
+            out.append('\t\tfor (size_t i = 0; v && i < nb / sizeof(int); i++) {')
+            out.append('\t\t\tif (n == max)\n\t\t\t\treturn -1;')
+            out.append('\t\t\to[n++] = (struct mpi_log_ref){ %s, v[i], LOG_IN };' % k)
+            out.append('\t\t}')
+            out.append('\t}')
+    out += ['\treturn mpi_log_bad(R) ? -1 : n;', '}', '']
+    return out
+
+
 def is_collective(f):
     """A call every process of a communicator makes (its twin's too)."""
     return any(p.name == 'comm' for p in f.params) and \
@@ -887,7 +920,14 @@ def gen(funcs, cfg, consts, outdir):
     rp += ['int mpi_log_replay_one(int fn, struct mpi_log_reader *R)', '{', '\tswitch (fn) {']
     for f in rb:
         rp += ['\tcase F_%s:' % f.name, '\t\treturn replay_%s(R);' % f.name]
-    rp += ['\tdefault:', '\t\treturn mpi_log_replay_manual(fn, R);', '\t}', '}']
+    rp += ['\tdefault:', '\t\treturn mpi_log_replay_manual(fn, R);', '\t}', '}', '']
+    for f in rb:
+        rp += gen_refs(f)
+    rp += ['int mpi_log_refs(int fn, struct mpi_log_reader *R, struct mpi_log_ref *o, int max)', '{',
+           '\tswitch (fn) {']
+    for f in rb:
+        rp += ['\tcase F_%s:' % f.name, '\t\treturn refs_%s(R, o, max);' % f.name]
+    rp += ['\tdefault:', '\t\treturn -1; /* hand-written records: kept */', '\t}', '}']
     write(os.path.join(outdir, 'replay.c'), '\n'.join(rp) + '\n')
 
     lw = [banner, '/* The waiting forms of the blocking calls, compiled twice: in the lower',

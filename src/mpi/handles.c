@@ -517,3 +517,11 @@ int h_live_unrebuilt(enum mpi_kind k, int *one)
 	return n;
 }
 
+
+int h_live(int kind, int v)
+{
+	if (kind < 0 || kind >= MK_COUNT || ((unsigned)v >> 30) != 3)
+		return 0;
+	struct hobj *e = entry((enum mpi_kind)kind, v);
+	return e && atomic_load_explicit(&e->real, memory_order_acquire) != 0;
+}

@@ -40,6 +40,23 @@ void mpi_attrs_snapshot(void);
 int mpi_dist_graph_replay(int fn, struct mpi_log_reader *R);
 int mpi_attrs_restore(void);
 
+/* The handles a record names (generated, replay.c): how many (at most
+ * max), or -1 if not known (hand-written records). */
+enum { LOG_IN, LOG_OUT, LOG_INOUT };
+struct mpi_log_ref {
+	int kind; /* enum mpi_kind */
+	int v; /* virtual */
+	int dir; /* LOG_*: read, made, changed or freed */
+};
+int mpi_log_refs(int fn, struct mpi_log_reader *R, struct mpi_log_ref *o, int max);
+
+/* Drop the records of objects that are gone and that nothing live was
+ * made from (log.c): datatypes, groups and infos made and freed again.
+ * Only while no thread is inside MPI (a checkpoint). */
+void mpi_log_compact(void);
+/* handles.c: whether the virtual handle v is live */
+int h_live(int kind, int v);
+
 /* Every record, in order, in the new lower half: 0, or -1 with a message. */
 int mpi_log_replay(char *msg, size_t len);
 
