@@ -108,11 +108,17 @@ static void add_comm(int vcomm, struct mpi_comm_cache *c, void *arg)
 	e->min_seq = c->coll_seq;
 }
 
+static void add_usable_comm(int vcomm, struct mpi_comm_cache *c, void *arg)
+{
+	if (!c->idup_pending) /* (not a communicator yet) */
+		add_comm(vcomm, c, arg);
+}
+
 static void list_comms(struct comm_list *l)
 {
 	memset(l, 0, sizeof(*l));
 	add_comm(MPI_COMM_WORLD, h_comm_cache(MPI_COMM_WORLD), l);
-	h_comm_each(add_comm, l);
+	h_comm_each(add_usable_comm, l);
 }
 
 /* 1 above: every rank's communicators (their ids, given when they were
@@ -449,7 +455,7 @@ static int mark_ahead(struct reqs *rq, struct comm_list *l, char *msg, size_t le
 				lo = l->e[k].min_seq;
 		if (f->cidx <= lo)
 			continue;
-		if (!f->again) {
+		if (!f->again && !f->idup) {
 			snprintf(msg, len,
 				 "the rank waits in a collective (number %lld on its communicator) that "
 				 "another rank has not started, of a kind cairn cannot start again "
@@ -534,6 +540,44 @@ static int take_back(struct reqs *l, char *msg, size_t len)
 }
 
 #define COMPLETE_MS 60000
+
+/* Before the drain: MPI_Comm_idup's that every rank has started are
+ * completed, so that their communicators exist, and are drained like the
+ * others (a member that completed one may have sent on it already). */
+static int complete_idups(struct reqs *l, char *msg, size_t len)
+{
+	uint64_t t0 = mono_ms();
+
+	for (int i = 0; i < l->n; i++) {
+		struct mpi_req_flight *f = l->e[i].f;
+		if (f->kind != FL_WAIT || !f->idup || f->cut != FLC_NONE)
+			continue;
+		MPI_Request r = h_in(MK_REQUEST, l->e[i].v);
+		MPI_Status st;
+		memset(&st, 0, sizeof(st));
+		for (int done = 0; !done;) {
+			long t = cross_enter();
+			int rc = MPI_FN(MPI_Test)(&r, &done, &st);
+			cross_leave(t);
+			if (rc != MPI_SUCCESS || (!done && mono_ms() - t0 > COMPLETE_MS)) {
+				snprintf(msg, len, "a communicator from MPI_Comm_idup was not made "
+						   "once every rank was in the checkpoint (MPI error %d)", rc);
+				return -1;
+			}
+			if (!done) {
+				struct timespec ts = {0, 20000};
+				nanosleep(&ts, NULL);
+			}
+		}
+		f->loose = 1;
+		flight_coll_done(f->comm, f->cidx);
+		struct mpi_comm_cache *c = h_comm_cache(f->idup);
+		if (c)
+			c->idup_pending = 0;
+		completed(f, &st);
+	}
+	return 0;
+}
 
 /* After the drain: complete every other pending request. */
 static int complete_rest(struct reqs *l, char *msg, size_t len)
@@ -772,8 +816,13 @@ int cut_before(char *msg, size_t len)
 	h_each(MK_MESSAGE, hold_message, &held);
 	if (held)
 		snprintf(why, sizeof(why), "cannot receive a matched message (MPI error %d)", held);
-	ok = !held && take_back(&rq, why, sizeof(why)) == 0 && drain(&l, why, sizeof(why)) == 0 &&
-	     complete_rest(&rq, why, sizeof(why)) == 0;
+	ok = !held && take_back(&rq, why, sizeof(why)) == 0 &&
+	     complete_idups(&rq, why, sizeof(why)) == 0;
+	if (ok) { /* their communicators are drained too */
+		free(l.e);
+		list_comms(&l);
+	}
+	ok = ok && drain(&l, why, sizeof(why)) == 0 && complete_rest(&rq, why, sizeof(why)) == 0;
 	free(rq.e);
 	free(l.e);
 	if (!all_ok(ok)) {

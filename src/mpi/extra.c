@@ -389,3 +389,110 @@ MPI_File mpi_impl_File_f2c(MPI_Fint file)
 {
 	return hf_f2c(file);
 }
+
+/* MPI_Comm_idup and MPI_Comm_idup_with_info: a collective on comm (its
+ * number there orders it for the cut), a request the cut completes once
+ * every rank has started it, or leaves pending if some rank has not, and
+ * a record, both forms as MPI_Comm_idup (the info is a hint). */
+static int comm_idup(MPI_Comm comm, MPI_Info info, int with_info, MPI_Comm *newcomm,
+		     MPI_Request *request)
+{
+	MPI_LOWER_READY();
+	long long cidx = flight_coll(comm);
+	int rcomm = h_in(MK_COMM, comm), rinfo = h_in(MK_INFO, info);
+	MPI_Comm rnew = MPI_COMM_NULL;
+	MPI_Request rreq = MPI_REQUEST_NULL;
+	long t = cross_enter();
+	int rc = with_info ? MPI_FN(MPI_Comm_idup_with_info)(rcomm, rinfo, newcomm ? &rnew : NULL,
+							     request ? &rreq : NULL)
+			   : MPI_FN(MPI_Comm_idup)(rcomm, newcomm ? &rnew : NULL, request ? &rreq : NULL);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		return rc;
+	*newcomm = h_out(MK_COMM, rnew);
+	*request = h_out(MK_REQUEST, rreq);
+	flight_idup(*request, comm, *newcomm, cidx);
+	struct mpi_log_rec *L = mpi_log_begin(F_MPI_Comm_idup);
+	mpi_log_put(L, &comm, sizeof(comm));
+	mpi_log_put(L, newcomm, sizeof(*newcomm));
+	mpi_log_put(L, request, sizeof(*request));
+	mpi_log_end(L);
+	h_mark_rebuilt(MK_COMM, *newcomm);
+	return rc;
+}
+
+int mpi_impl_Comm_idup(MPI_Comm comm, MPI_Comm *newcomm, MPI_Request *request)
+{
+	return comm_idup(comm, MPI_INFO_NULL, 0, newcomm, request);
+}
+
+int mpi_impl_Comm_idup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm *newcomm,
+				 MPI_Request *request)
+{
+	return comm_idup(comm, info, 1, newcomm, request);
+}
+
+/* Replayed, an MPI_Comm_idup is started again; it is waited for only when
+ * a later record needs its communicator, or at the end of the replay, so
+ * that ranks that started their idups in different orders (legal: they
+ * are non-blocking) do not wait for each other. One that some rank had not
+ * started at the checkpoint (the cut left it pending) is not waited for at
+ * all: it becomes the application's request again, which that rank joins
+ * when it gets there. */
+static struct idup_pending {
+	MPI_Request real;
+	int vcomm;
+} *idups;
+static size_t nidups, capidups;
+
+int mpi_idup_pending(int vcomm)
+{
+	for (size_t i = 0; i < nidups; i++)
+		if (vcomm == 0 || idups[i].vcomm == vcomm)
+			return 1;
+	return 0;
+}
+
+int mpi_idup_wait_all(void)
+{
+	int rc = MPI_SUCCESS;
+	long t = cross_enter();
+	for (size_t i = 0; i < nidups && rc == MPI_SUCCESS; i++)
+		rc = MPI_FN(MPI_Wait)(&idups[i].real, MPI_STATUS_IGNORE);
+	cross_leave(t);
+	nidups = 0;
+	return rc;
+}
+
+int mpi_idup_replay(struct mpi_log_reader *R)
+{
+	int vcomm = 0, vnew = 0, vreq = 0;
+	mpi_log_get(R, &vcomm, sizeof(vcomm));
+	mpi_log_get(R, &vnew, sizeof(vnew));
+	mpi_log_get(R, &vreq, sizeof(vreq));
+	if (mpi_log_bad(R))
+		return -1;
+	if (mpi_idup_pending(vcomm)) { /* its parent must be complete first */
+		int rc = mpi_idup_wait_all();
+		if (rc != MPI_SUCCESS)
+			return rc;
+	}
+	MPI_Comm rnew = MPI_COMM_NULL;
+	MPI_Request rreq = MPI_REQUEST_NULL;
+	long t = cross_enter();
+	int rc = MPI_FN(MPI_Comm_idup)(h_in(MK_COMM, vcomm), &rnew, &rreq);
+	cross_leave(t);
+	if (rc != MPI_SUCCESS)
+		return rc;
+	h_rebind(MK_COMM, vnew, rnew);
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (f && f->kind == FL_WAIT && f->idup == vnew && f->cut == FLC_AHEAD) {
+		h_rebind(MK_REQUEST, vreq, rreq);
+		f->cut = FLC_NONE;
+		f->loose = 0;
+		return MPI_SUCCESS;
+	}
+	idups = mpi_grow(idups, nidups, &capidups, sizeof(*idups), 8, "the communicators being made");
+	idups[nidups++] = (struct idup_pending){ rreq, vnew };
+	return MPI_SUCCESS;
+}

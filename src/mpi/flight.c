@@ -437,6 +437,12 @@ void flight_done(MPI_Request vreq, const MPI_Status *st)
 		f->active = 0;
 	if ((f->kind == FL_WAIT || f->kind == FL_PCOLL) && f->cidx)
 		flight_coll_done(f->comm, f->cidx);
+	if (f->idup) {
+		struct mpi_comm_cache *c = h_comm_cache(f->idup);
+		if (c)
+			c->idup_pending = 0;
+		f->idup = 0;
+	}
 	if ((f->kind != FL_RECV && f->kind != FL_PRECV && f->kind != FL_SRECV) || f->counted)
 		return;
 	f->counted = 1;
@@ -459,6 +465,27 @@ void flight_statuses_done(MPI_Status *used, MPI_Status *app, MPI_Status *stack)
 {
 	if (used != app && used != stack)
 		free(used);
+}
+
+void flight_idup(MPI_Request vreq, MPI_Comm comm, MPI_Comm newcomm, long long cidx)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	struct mpi_comm_cache *c = h_comm_cache(newcomm), *pc = h_comm_cache(comm);
+	if (!f || !c)
+		return;
+	mark(f, FL_WAIT, comm, 0);
+	f->cidx = cidx;
+	f->idup = newcomm;
+	/* every member numbers this collective on comm alike: no agreement
+	 * needed (and none possible on newcomm before it is complete). Ids
+	 * flight_new_comm agrees on are below 2^52; these have bit 62 set. */
+	long long parent = comm == MPI_COMM_WORLD ? 0 : comm == MPI_COMM_SELF ? -1 : pc ? pc->gid : 0;
+	uint64_t h = (uint64_t)parent * 0x9e3779b97f4a7c15ULL ^ (uint64_t)cidx * 0xc2b2ae3d27d4eb4fULL;
+	h ^= h >> 29;
+	c->gid = (long long)((1ULL << 62) | (h & ((1ULL << 62) - 1)));
+	c->inter = mpi_comm_is_inter(comm);
+	c->idup_pending = 1;
+	__atomic_add_fetch(&fl_events, 1, __ATOMIC_RELAXED);
 }
 
 /* A communicator was just made (every member is in the call that made

@@ -32,6 +32,10 @@ void flight_coll_done(MPI_Comm comm, long long cidx);
 void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again, const long *args,
 		      int nargs);
 void flight_new_comm(MPI_Comm comm);
+/* MPI_Comm_idup's request (collective number cidx on comm) and newcomm,
+ * whose id is derived from comm's and cidx (no call on it may be made
+ * before it is complete). */
+void flight_idup(MPI_Request vreq, MPI_Comm comm, MPI_Comm newcomm, long long cidx);
 /* A persistent collective's request (counted at each start): MPICH's
  * own (flight_mark_pcoll: one cairn cannot emulate), or emulated
  * (flight_pcoll_init: no request in MPICH while it is inactive; each

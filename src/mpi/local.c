@@ -309,6 +309,8 @@ int mpi_log_replay_manual(int fn, struct mpi_log_reader *R)
 		return mpi_keyval_replay(fn, R);
 	if (fn == F_MPI_Dist_graph_create || fn == F_MPI_Dist_graph_create_adjacent)
 		return mpi_dist_graph_replay(fn, R);
+	if (fn == F_MPI_Comm_idup)
+		return mpi_idup_replay(R);
 	mpi_log_get(R, &tramp, sizeof(tramp));
 	switch (fn) {
 	case F_MPI_Op_create:

@@ -408,7 +408,20 @@ int mpi_log_replay(char *msg, size_t mlen)
 			return -1;
 		}
 		struct mpi_log_reader R = { buf + off + 8, buf + off + head[1], 0 };
-		int rc = mpi_log_replay_one((int)head[0], &R);
+		int rc = MPI_SUCCESS;
+		if (head[0] != F_MPI_Comm_idup && mpi_idup_pending(0)) {
+			/* a communicator MPI_Comm_idup makes must be complete before
+			 * a record names it (any, for a record not described) */
+			struct mpi_log_ref o[REFS_MAX];
+			struct mpi_log_reader R2 = R;
+			int k = mpi_log_refs((int)head[0], &R2, o, REFS_MAX), need = k < 0;
+			for (int i = 0; i < k && !need; i++)
+				need = o[i].kind == MK_COMM && mpi_idup_pending(o[i].v);
+			if (need)
+				rc = mpi_idup_wait_all();
+		}
+		if (rc == MPI_SUCCESS)
+			rc = mpi_log_replay_one((int)head[0], &R);
 		if (rc != MPI_SUCCESS) {
 			snprintf(msg, mlen, "remaking MPI object %d (%s) in the new lower half failed (%d)",
 				 n, head[0] < MPI_FN_COUNT ? mpi_fn_names[head[0]] + 1 : "?", rc);
@@ -418,6 +431,11 @@ int mpi_log_replay(char *msg, size_t mlen)
 		off += head[1];
 		n++;
 	}
+	int rc = mpi_idup_wait_all();
 	mpi_replaying = 0;
+	if (rc != MPI_SUCCESS) {
+		snprintf(msg, mlen, "remaking a communicator from MPI_Comm_idup failed (%d)", rc);
+		return -1;
+	}
 	return 0;
 }

@@ -38,6 +38,12 @@ int mpi_keyval_replay(int fn, struct mpi_log_reader *R);
 void mpi_attrs_snapshot(void);
 /* Distributed graphs' records (extra.c). */
 int mpi_dist_graph_replay(int fn, struct mpi_log_reader *R);
+/* MPI_Comm_idup's records (extra.c): started again, waited for before a
+ * record that may use what they make (mpi_idup_pending: vcomm's, or any
+ * for 0), and at the end of the replay. */
+int mpi_idup_replay(struct mpi_log_reader *R);
+int mpi_idup_pending(int vcomm);
+int mpi_idup_wait_all(void);
 int mpi_attrs_restore(void);
 
 /* The handles a record names (generated, replay.c): how many (at most

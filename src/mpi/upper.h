@@ -114,6 +114,7 @@ struct mpi_comm_cache {
 	long long gid;
 	long long coll_seq;
 	long long coll_done;
+	int idup_pending; /* made by MPI_Comm_idup, not yet seen complete */
 };
 #define MPI_COMM_CACHE_INIT \
 	{ .rank = -1, .size = -1, .group_size = -1, .nin = -1, .nout = -1, .inter = -1 }
@@ -150,6 +151,7 @@ struct mpi_req_flight {
 	 * request's excepted, handles virtual (mpi_coll_again) */
 	long long cidx;
 	int again;
+	int idup; /* MPI_Comm_idup's: the new communicator (virtual) */
 	long args[MPI_COLL_ARGS];
 };
 /* Start the collective f describes again, as its non-blocking form, in

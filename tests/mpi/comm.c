@@ -120,8 +120,28 @@ int main(int argc, char **argv)
 	say("MPI %d.%d", ver, sub);
 	double t0 = MPI_Wtime(), t1 = MPI_Wtime();
 	CHECK(t1 >= t0 && MPI_Wtick() > 0, "wtime");
+	/* non-blocking duplicates: two at once, one with hints, one of the
+	 * split; complete in any order, then used */
+	MPI_Comm id1, id2;
+	MPI_Request ir[2];
+	MPI_Info hint;
+	MPI_Info_create(&hint);
+	MPI_Info_set(hint, "mpi_assert_no_any_tag", "true");
+	MPI_Comm_idup(split, &id1, &ir[0]);
+	MPI_Comm_idup_with_info(dup, hint, &id2, &ir[1]);
+	MPI_Info_free(&hint);
+	MPI_Waitall(2, ir, MPI_STATUSES_IGNORE);
+	CHECK(ir[0] == MPI_REQUEST_NULL && ir[1] == MPI_REQUEST_NULL, "idup requests done");
+	MPI_Comm_compare(split, id1, &res);
+	CHECK(res == MPI_CONGRUENT, "idup congruent");
+	int isum = -1, wsum = -1;
+	MPI_Allreduce(&rank, &isum, 1, MPI_INT, MPI_SUM, id1);
+	MPI_Allreduce(&rank, &wsum, 1, MPI_INT, MPI_SUM, id2);
+	say("idup sums %d %d", isum, wsum);
+	MPI_Comm_free(&id1);
+	MPI_Comm_free(&id2);
 	MPI_Comm_free(&split);
 	MPI_Comm_free(&dup);
-	CHECK(dup == MPI_COMM_NULL && split == MPI_COMM_NULL, "freed");
+	CHECK(dup == MPI_COMM_NULL && split == MPI_COMM_NULL && id1 == MPI_COMM_NULL, "freed");
 	return report_end();
 }

@@ -319,16 +319,16 @@ fi
 # an MPI_Iallreduce, and ranks blocked in MPI_Recv, MPI_Sendrecv_replace or
 # in a collective rank 0 has not started while it computes: every
 # checkpoint finds requests posted and not complete. Periodic checkpoints
-# and one by command (in the "lag": the others wait in an MPI_Allreduce,
-# at 4 ranks in a persistent MPI_Bcast_init's MPI_Wait, rank 0 has not
-# started), continued to the native answer; that one restarted from / (the
+# and one by command (in the "lag": the others wait, at 2 ranks, for an
+# MPI_Comm_idup, at 4 in a persistent MPI_Bcast_init's MPI_Wait, that rank
+# 0 has not started; every iteration also has an MPI_Comm_idup pending), continued to the native answer; that one restarted from / (the
 # collective started again in the new lower half), checkpointed with
 # --kill, restarted again.
 PF=$top/build/tests/mpi/pending
 for n in 2 4; do
 	D=$T/pending$n
 	iters=$((n == 2 ? 80 : 50))
-	lag=$([ $n = 2 ] && echo lag || echo plag)
+	lag=$([ $n = 2 ] && echo ilag || echo plag)
 	mkdir -p "$D/native" "$D/a"
 	timeout 120 mpiexec.mpich -n $n "$PF" "$D/native" $iters 100 $lag >"$D/native.out" 2>&1
 	want=$(sed -n 's/^answer //p' "$D/native.out")

@@ -13,8 +13,9 @@
  *     below (MPI_Allreduce_init), all by one MPI_Startall, computes, and
  *     completes them (MPI_Waitall);
  *   - starts an MPI_Iallreduce and another on a communicator split in
- *     pairs (ranks reversed), computes, and waits for them; then a
- *     blocking MPI_Allreduce on the pairs;
+ *     pairs (ranks reversed), and an MPI_Comm_idup of the pairs, computes,
+ *     and waits for them; then a blocking MPI_Allreduce on the pairs and
+ *     one on their new duplicate, which it frees;
  *   - every fourth iteration, rank 0 computes for 6*STEPS steps without
  *     calling MPI while the others wait for it in MPI_Recv (every other
  *     time) or in MPI_Sendrecv_replace; two iterations later, the same
@@ -39,7 +40,8 @@
  * DIR/ready.RANK (its PID) after the first iteration. With "lag", rank 0
  * computes for 40*STEPS steps in the second iteration while the others
  * wait in the MPI_Allreduce: a checkpoint taken then finds them there;
- * "plag" is the same with the persistent broadcast instead.
+ * "plag" is the same with the persistent broadcast instead, "ilag" with
+ * an MPI_Comm_idup of the duplicate (waited for, used, freed).
  */
 #define _GNU_SOURCE
 #include <mpi.h>
@@ -91,11 +93,12 @@ int main(int argc, char **argv)
 	long total = 0;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: pending DIR ITERS STEPS [lag|plag]\n");
+		fprintf(stderr, "usage: pending DIR ITERS STEPS [lag|plag|ilag]\n");
 		return 2;
 	}
 	int plag = argc > 4 && !strcmp(argv[4], "plag");
-	int lag = plag || (argc > 4 && !strcmp(argv[4], "lag"));
+	int ilag = argc > 4 && !strcmp(argv[4], "ilag");
+	int lag = plag || ilag || (argc > 4 && !strcmp(argv[4], "lag"));
 	const char *dir = argv[1];
 	int iters = atoi(argv[2]);
 	long steps = atol(argv[3]);
@@ -181,8 +184,10 @@ int main(int argc, char **argv)
 		MPI_Status mst;
 		MPI_Mprobe(left, 21, MPI_COMM_WORLD, &mmsg, &mst);
 		long smine = (long)it * 100 + prank, smax = -1;
-		MPI_Request scoll;
+		MPI_Request scoll, idreq;
 		MPI_Iallreduce(&smine, &smax, 1, MPI_LONG, MPI_MAX, pairs, &scoll);
+		MPI_Comm idc;
+		MPI_Comm_idup(pairs, &idc, &idreq);
 
 		quiet(steps);
 
@@ -223,7 +228,16 @@ int main(int argc, char **argv)
 			long v = it + rank, vs = -1;
 			if (rank == 0)
 				quiet(lag && it == 1 ? steps * 40 : steps * 6);
-			if (it % 8 == 1 && !(plag && it == 1)) {
+			if (ilag && it == 1) {
+				MPI_Comm dc;
+				MPI_Request dr;
+				MPI_Comm_idup(pcomm, &dc, &dr);
+				MPI_Wait(&dr, MPI_STATUS_IGNORE);
+				MPI_Allreduce(&v, &vs, 1, MPI_LONG, MPI_SUM, dc);
+				MPI_Comm_free(&dc);
+				bad += vs != (long)it * size + (long)size * (size - 1) / 2 || dc != MPI_COMM_NULL;
+				total += vs;
+			} else if (it % 8 == 1 && !(plag && it == 1)) {
 				MPI_Allreduce(&v, &vs, 1, MPI_LONG, MPI_SUM, pcomm);
 				bad += vs != (long)it * size + (long)size * (size - 1) / 2;
 				total += vs;
@@ -311,9 +325,13 @@ int main(int argc, char **argv)
 		total += min[0] % 100;
 		MPI_Wait(&scoll, MPI_STATUS_IGNORE);
 		bad += smax != (long)it * 100 + psize - 1;
-		int wsum = -1;
+		int wsum = -1, isum = -1;
 		MPI_Allreduce(&rank, &wsum, 1, MPI_INT, MPI_SUM, pairs);
 		bad += wsum != (psize == 2 ? 2 * pfirst + 1 : pfirst);
+		MPI_Wait(&idreq, MPI_STATUS_IGNORE);
+		MPI_Allreduce(&rank, &isum, 1, MPI_INT, MPI_SUM, idc);
+		bad += isum != wsum || idreq != MPI_REQUEST_NULL;
+		MPI_Comm_free(&idc);
 		total += smax % 7 + wsum;
 
 		long pair[2] = {total, bad}, all[2];
