@@ -72,14 +72,15 @@ checkpoint_once() {
 }
 
 # interval_then_kill DIR N WAIT1 WAIT2 PROG ARGS...: cairn mpirun --dir
-# DIR/ck --interval 1 -n N PROG ARGS (output in DIR/a/run.out); WAIT1 s
-# after every rank is ready, checkpointed by command (c1, DIR/ck1.out);
-# WAIT2 s later, with --kill (ck, DIR/kill.out); rc the job's status, nck
-# how many checkpoints it reported
+# DIR/ck $MPIRUN_OPTS (default --interval 1) -n N PROG ARGS (output in
+# DIR/a/run.out); WAIT1 s after every rank is ready, checkpointed by
+# command (c1, DIR/ck1.out); WAIT2 s later, with --kill (ck, DIR/kill.out);
+# rc the job's status, nck how many checkpoints it reported
 interval_then_kill() {
 	local d=$1 n=$2 w1=$3 w2=$4 job
 	shift 4
-	timeout 150 "$CAIRN" mpirun --dir "$d/ck" --interval 1 -n "$n" "$@" >"$d/a/run.out" 2>&1 &
+	timeout 150 "$CAIRN" mpirun --dir "$d/ck" ${MPIRUN_OPTS:---interval 1} -n "$n" "$@" \
+		>"$d/a/run.out" 2>&1 &
 	job=$!
 	wait_ready "$d/a" "$n"
 	coordinator "$d/ck" >/dev/null
@@ -384,20 +385,10 @@ ckbytes() { cat "$D/ck/ckpt.$1"/rank.* 2>/dev/null | wc -c; }
 if [ -z "$want" ] || ! grep -qx ok "$D/native.out"; then
 	fail "churn: the native run failed: $(head -5 "$D/native.out")"
 else
-	timeout 150 "$CAIRN" mpirun --dir "$D/ck" --keep 10 -n 2 "$CH" "$D/a" 8 10000 1500 >"$D/a/run.out" 2>&1 &
-	job=$!
-	wait_ready "$D/a" 2
-	coordinator "$D/ck" >/dev/null
-	"$CAIRN" checkpoint "$D/ck" >"$D/ck1.out" 2>&1
-	c1=$?
-	sleep 4
-	"$CAIRN" checkpoint --kill "$D/ck" >"$D/ck2.out" 2>&1
-	c2=$?
-	wait $job
-	rc=$?
+	MPIRUN_OPTS="--keep 10" interval_then_kill "$D" 2 0 4 "$CH" "$D/a" 8 10000 1500
 	s1=$(ckbytes 1) s2=$(ckbytes 2)
-	if [ $c1 -ne 0 ] || [ $c2 -ne 0 ] || [ $rc -ne 0 ] || grep -q '^answer' "$D/a/run.out"; then
-		fail "churn: checkpoints $c1 $c2, job $rc: $(cat "$D/ck1.out" "$D/ck2.out" "$D/a/run.out" | head -6)"
+	if [ $c1 -ne 0 ] || [ $ck -ne 0 ] || [ $rc -ne 0 ] || grep -q '^answer' "$D/a/run.out"; then
+		fail "churn: checkpoints $c1 $ck, job $rc: $(cat "$D/ck1.out" "$D/kill.out" "$D/a/run.out" | head -6)"
 	elif [ "$s2" -gt $((s1 + 1048576)) ]; then
 		fail "churn: the log of objects grew: checkpoint 1 $s1 bytes, checkpoint 2 (rounds later) $s2"
 	else
