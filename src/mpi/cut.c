@@ -541,42 +541,69 @@ static int take_back(struct reqs *l, char *msg, size_t len)
 
 #define COMPLETE_MS 60000
 
+/* Complete the pending request e (a send, a collective every rank has
+ * started, MPI_Imrecv, an MPI_Comm_idup), at most COMPLETE_MS after t0. */
+static int complete_one(const struct reqent *e, uint64_t t0, char *msg, size_t len)
+{
+	struct mpi_req_flight *f = e->f;
+	MPI_Request r = h_in(MK_REQUEST, e->v);
+	MPI_Status st;
+	memset(&st, 0, sizeof(st));
+	for (;;) {
+		int done = 0;
+		long t = cross_enter();
+		int rc = MPI_FN(MPI_Test)(&r, &done, &st);
+		if (rc == MPI_SUCCESS && done && f->kind == FL_PSEND)
+			rc = MPI_FN(MPI_Request_free)(&r);
+		cross_leave(t);
+		if (rc != MPI_SUCCESS) {
+			snprintf(msg, len, "a pending request failed during the checkpoint (MPI error %d)",
+				 rc);
+			return -1;
+		}
+		if (done)
+			break;
+		if (mono_ms() - t0 > COMPLETE_MS) {
+			snprintf(msg, len,
+				 "a pending %s did not complete within %d s once every rank was in the "
+				 "checkpoint",
+				 f->idup		? "MPI_Comm_idup"
+				 : f->kind == FL_WAIT ? "collective or matched receive"
+						      : "send",
+				 COMPLETE_MS / 1000);
+			return -1;
+		}
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+	}
+	f->loose = 1;
+	if (f->kind == FL_WAIT)
+		flight_coll_done(f->comm, f->cidx);
+	struct mpi_comm_cache *c = f->idup ? h_comm_cache(f->idup) : NULL;
+	if (c)
+		c->idup_pending = 0;
+	completed(f, &st);
+	return 0;
+}
+
 /* Before the drain: MPI_Comm_idup's that every rank has started are
  * completed, so that their communicators exist, and are drained like the
- * others (a member that completed one may have sent on it already). */
+ * others (a member that completed one may have sent on it already): how
+ * many, or -1. */
 static int complete_idups(struct reqs *l, char *msg, size_t len)
 {
 	uint64_t t0 = mono_ms();
+	int n = 0;
 
 	for (int i = 0; i < l->n; i++) {
 		struct mpi_req_flight *f = l->e[i].f;
 		if (f->kind != FL_WAIT || !f->idup || f->cut != FLC_NONE)
 			continue;
-		MPI_Request r = h_in(MK_REQUEST, l->e[i].v);
-		MPI_Status st;
-		memset(&st, 0, sizeof(st));
-		for (int done = 0; !done;) {
-			long t = cross_enter();
-			int rc = MPI_FN(MPI_Test)(&r, &done, &st);
-			cross_leave(t);
-			if (rc != MPI_SUCCESS || (!done && mono_ms() - t0 > COMPLETE_MS)) {
-				snprintf(msg, len, "a communicator from MPI_Comm_idup was not made "
-						   "once every rank was in the checkpoint (MPI error %d)", rc);
-				return -1;
-			}
-			if (!done) {
-				struct timespec ts = {0, 20000};
-				nanosleep(&ts, NULL);
-			}
-		}
-		f->loose = 1;
-		flight_coll_done(f->comm, f->cidx);
-		struct mpi_comm_cache *c = h_comm_cache(f->idup);
-		if (c)
-			c->idup_pending = 0;
-		completed(f, &st);
+		if (complete_one(&l->e[i], t0, msg, len) < 0)
+			return -1;
+		n++;
 	}
-	return 0;
+	return n;
 }
 
 /* After the drain: complete every other pending request. */
@@ -590,39 +617,8 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 			continue;
 		if (!(f->kind == FL_SEND || f->kind == FL_WAIT || (f->kind == FL_PSEND && f->active)))
 			continue;
-		MPI_Request r = h_in(MK_REQUEST, l->e[i].v);
-		MPI_Status st;
-		memset(&st, 0, sizeof(st));
-		for (;;) {
-			int done = 0;
-			long t = cross_enter();
-			int rc = MPI_FN(MPI_Test)(&r, &done, &st);
-			if (rc == MPI_SUCCESS && done && f->kind == FL_PSEND)
-				rc = MPI_FN(MPI_Request_free)(&r);
-			cross_leave(t);
-			if (rc != MPI_SUCCESS) {
-				snprintf(msg, len, "a pending request failed during the checkpoint (MPI "
-						   "error %d)", rc);
-				return -1;
-			}
-			if (done) {
-				f->loose = 1;
-				if (f->kind == FL_WAIT)
-					flight_coll_done(f->comm, f->cidx);
-				break;
-			}
-			if (mono_ms() - t0 > COMPLETE_MS) {
-				snprintf(msg, len,
-					 "a pending %s did not complete within %d s once every rank was "
-					 "in the checkpoint",
-					 f->kind == FL_WAIT ? "collective or matched receive" : "send",
-					 COMPLETE_MS / 1000);
-				return -1;
-			}
-			struct timespec ts = {0, 20000};
-			nanosleep(&ts, NULL);
-		}
-		completed(f, &st);
+		if (complete_one(&l->e[i], t0, msg, len) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -816,9 +812,10 @@ int cut_before(char *msg, size_t len)
 	h_each(MK_MESSAGE, hold_message, &held);
 	if (held)
 		snprintf(why, sizeof(why), "cannot receive a matched message (MPI error %d)", held);
+	int idups = 0;
 	ok = !held && take_back(&rq, why, sizeof(why)) == 0 &&
-	     complete_idups(&rq, why, sizeof(why)) == 0;
-	if (ok) { /* their communicators are drained too */
+	     (idups = complete_idups(&rq, why, sizeof(why))) >= 0;
+	if (ok && idups > 0) { /* their communicators are drained too */
 		free(l.e);
 		list_comms(&l);
 	}

@@ -42,13 +42,21 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mpi_log_rec cur;
 static int oom;
 
-/* The buffer is mapped on its own, so that what a compaction gives back
- * leaves the process (and its images), not a hole in the heap. */
-static uint8_t *resize(size_t c)
+/* The log's buffer and the compaction's tables are mapped on their own,
+ * so that what a compaction gives back leaves the process (and its
+ * images): heap memory would stay in its arena (the compaction runs on
+ * the manager thread), and in every image after. */
+static void *mgrow(void *p, size_t old, size_t n)
 {
-	void *b = buf ? mremap(buf, cap, c, MREMAP_MAYMOVE)
-		      : mmap(NULL, c, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *b = p ? mremap(p, old, n, MREMAP_MAYMOVE)
+		    : mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return b == MAP_FAILED ? NULL : b;
+}
+
+static void mfree(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
 }
 
 static void grow(size_t n)
@@ -58,7 +66,7 @@ static void grow(size_t n)
 	size_t c = cap ? cap : 65536;
 	while (c < len + n)
 		c *= 2;
-	uint8_t *b = resize(c);
+	uint8_t *b = mgrow(buf, cap, c);
 	if (!b) {
 		oom = 1; /* the checkpoint will refuse (mpi_log_usable) */
 		return;
@@ -197,22 +205,6 @@ struct pmap { /* (kind, handle) -> the record that made it last */
 	int *rec;
 	size_t cap, n;
 };
-
-/* The compaction's tables are mapped on their own too: run on the
- * manager thread before an image, heap memory would stay in its arena,
- * and in every image after. */
-static void *mgrow(void *p, size_t old, size_t n)
-{
-	void *b = p ? mremap(p, old, n, MREMAP_MAYMOVE)
-		    : mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return b == MAP_FAILED ? NULL : b;
-}
-
-static void mfree(void *p, size_t n)
-{
-	if (p)
-		munmap(p, n);
-}
 
 static uint64_t pkey(int kind, int v)
 {
@@ -378,7 +370,7 @@ void mpi_log_compact(void)
 		size_t c = 65536;
 		while (c < len * 2)
 			c *= 2;
-		uint8_t *b = c < cap / 2 ? resize(c) : NULL;
+		uint8_t *b = c < cap / 2 ? mgrow(buf, cap, c) : NULL;
 		if (b) {
 			buf = b;
 			cap = c;
