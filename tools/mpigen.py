@@ -422,8 +422,6 @@ def request_flight(f, pw):
     if not any(p.kind == 'request' and p.dir == 'out' and not p.array and p.name == 'request'
                for p in f.params):
         return None
-    if 'irecv' in pw and 'send' in pw:
-        return 'flight_mark(*request, FL_SRECV, comm, 0)'
     if 'irecv' in pw:
         return 'flight_mark_post(*request, FL_RECV, 0, comm, source, buf, count, datatype, tag)'
     if 'precv' in pw:
@@ -437,7 +435,8 @@ def request_flight(f, pw):
     if 'imrecv' in pw:
         return 'flight_mark(*request, FL_WAIT, MPI_COMM_NULL, 0)'
     if p_collective(f):
-        return 'flight_mark_pcoll(*request, comm)'
+        # every one is emulated (gen_wrapper): its init makes no request
+        raise SystemExit('mpigen: %s: a persistent collective with no emulating form' % f.name)
     if nb_collective(f):
         ps = coll_again_params(f)
         if ps is None:
@@ -494,15 +493,20 @@ def pcoll_form(f):
 def coll_again_params(g):
     """The parameters a non-blocking collective g is started again with
     after a restart (mpi_coll_again), or None if it cannot be: handles
-    other than single int handles (arrays of datatypes...)."""
+    other than int handles, single or in arrays of a size the
+    communicator gives (MPI_Ialltoallw's datatypes)."""
     if not g or not nb_collective(g) or g.impl != 'generated':
         return None
     ps = [p for p in g.params if not (p.kind == 'request' and p.dir == 'out')]
     if len(ps) != len(g.params) - 1 or len(ps) > COLL_ARGS:
         return None
     for p in ps:
-        if p.kind and (p.array or p.by_pointer or p.kind in POINTER_KINDS or p.dir != 'in'):
+        if p.kind and (p.by_pointer or p.kind in POINTER_KINDS or p.dir != 'in'):
             return None
+        if p.kind and p.array and not re.match(r'^(comm_size|neighbors_(in|out))\(comm\)$', p.array):
+            return None
+    if sum(1 for p in ps if p.kind and p.array) > 2:
+        return None
     return ps
 
 
@@ -523,23 +527,38 @@ def coll_twin_desc(f):
 
 
 def gen_coll_again(funcs):
-    """mpi_coll_again: a collective the cut left pending, started again."""
-    out = ['int mpi_coll_again(const struct mpi_req_flight *f, MPI_Request *real)', '{',
-           '	const long *a = f->args;', '	(void)a;', '	switch (f->again - 1) {']
+    """mpi_coll_again: a collective started again from its saved arguments
+    (after a restart, or an emulated persistent one's start). Arrays of
+    handles are translated into keep[], which the caller keeps with the
+    request until it is released."""
+    out = ['int mpi_coll_again(const struct mpi_req_flight *f, MPI_Request *real, int *keep[2])', '{',
+           '	const long *a = f->args;', '	long t;', '	int rc;', '	keep[0] = keep[1] = NULL;',
+           '	switch (f->again - 1) {']
     for g in funcs:
         ps = coll_again_params(g)
         if ps is None:
             continue
-        args = []
+        args, pre, nkeep = [], [], 0
         for i, p in enumerate(ps):
-            if p.kind:
+            if p.kind and p.array:
+                ci = [q.name for q in ps].index('comm')
+                n = count_expr(g, p.array).replace('(comm', '((MPI_Comm)a[%d]' % ci)
+                pre.append('		keep[%d] = h_in_array(MK_%s, (const int *)a[%d], %s, NULL, 0);'
+                           % (nkeep, p.kind.upper(), i, n))
+                args.append('keep[%d]' % nkeep)
+                nkeep += 1
+            elif p.kind:
                 args.append('h_in(MK_%s, (int)a[%d])' % (p.kind.upper(), i))
             elif p.dims:
                 args.append('(%s *)a[%d]' % (p.ctype, i))
             else:
                 args.append('(%s)a[%d]' % (p.ctype, i))
         out.append('	case F_%s:' % g.name)
-        out.append('		return MPI_FN(%s)(%s, real);' % (g.name, ', '.join(args)))
+        out.extend(pre)
+        out.append('		t = cross_enter();')
+        out.append('		rc = MPI_FN(%s)(%s, real);' % (g.name, ', '.join(args)))
+        out.append('		cross_leave(t);')
+        out.append('		return rc;')
     out += ['	default:', '		return MPI_ERR_INTERN;', '	}', '}', '']
     return out
 
@@ -616,7 +635,7 @@ def gen_wrapper(f):
         return out
     if f.name in ('MPI_Start', 'MPI_Request_free'):
         w('\tint fl_rc;')
-        w('\tif (flight_pcoll_%s(request, &fl_rc))' % ('start' if f.name == 'MPI_Start' else 'free'))
+        w('\tif (flight_%s(request, &fl_rc))' % ('pcoll_start' if f.name == 'MPI_Start' else 'request_free'))
         w('\t\treturn fl_rc;')
     if f.name == 'MPI_Startall':
         w('\tint fl_rc;')
@@ -666,8 +685,14 @@ def gen_wrapper(f):
         w('\tflight_cancel(*request);')
     if 'free' in pw:
         w('\tflight_freed(*request);')
+    # MPI_Isendrecv's pairs complete only when tested (src/mpi/pair.c)
+    completes = any(x in pw for x in ('complete-one', 'complete-all', 'complete-any', 'complete-some'))
     if f.waits == 'loop':
         w('retry:;')  # after an interruption: translate again (a restart changes handles)
+        if completes:
+            w('\tconst volatile int *w_word = flight_pairs_word();')
+    elif completes:
+        w('\tflight_pairs_progress();')
     for p in f.params:
         k = 'MK_' + p.kind.upper() if p.kind and p.kind not in PASSTHROUGH else None
         if p.target_disp:
@@ -744,7 +769,7 @@ def gen_wrapper(f):
             w('\tint w_intr = 0; /* interrupted: the receive counts when its request completes */')
             w('\t(void)w_intr;')
             args.append('&w_req')
-        args.append('&mpi_wait_stop')
+        args.append('w_word' if completes and f.waits == 'loop' else '&mpi_wait_stop')
         call = 'MPI_WAIT_FN(%s)(%s)' % (f.name, ', '.join(args))
     else:
         call = 'MPI_FN(%s)(%s)' % (f.name, ', '.join(args))
@@ -760,7 +785,7 @@ def gen_wrapper(f):
         w('\tif (__builtin_expect(rc == MPI_WAIT_INTERRUPTED, 0)) {')
         for p in arrays:
             w('\t\th_array_done(r_%s, rb_%s);' % (p.name, p.name))
-        w('\t\tmpi_wait_interrupted();')
+        w('\t\t%s;' % ('flight_pairs_interrupted(w_word)' if completes else 'mpi_wait_interrupted()'))
         w('\t\tgoto retry;')
         w('\t}')
     elif f.waits == 'pair':

@@ -211,11 +211,11 @@ static int restorable(int job, char *msg, size_t len)
 		 * matched messages) */
 		if (k == MK_MESSAGE && job)
 			continue;
-		int one = 0, lasting = 0;
-		int n = k == MK_REQUEST && job ? cut_unknown_requests(&one, &lasting)
+		int one = 0;
+		int n = k == MK_REQUEST && job ? cut_unknown_requests(&one)
 					       : h_live_unrebuilt(k, &one);
 		if (n > 0) {
-			transient = (k == MK_REQUEST || k == MK_MESSAGE) && !lasting;
+			transient = k == MK_REQUEST || k == MK_MESSAGE;
 			snprintf(msg, len,
 				 "the rank holds %d MPI %s%s (%#x...) that cairn cannot rebuild "
 				 "after a restart yet",

@@ -22,16 +22,16 @@
  *      are in the image.
  *   3. Pending requests: before the drain, every receive still posted
  *      (MPI_Irecv, a blocking receive's twin, a started persistent
- *      receive) is cancelled, so that the messages it would have matched
+ *      receive, an MPI_Isendrecv's receive: pair.c) is cancelled, so that
+ *      the messages it would have matched
  *      are drained instead; one that cannot be cancelled has completed,
  *      and is counted. After the drain every other pending request (sends,
- *      non-blocking collectives every rank has started, MPI_Imrecv) can
- *      complete, and is completed. Only
+ *      an MPI_Isendrecv's send, non-blocking collectives every rank has
+ *      started, MPI_Imrecv) can complete, and is completed. Only
  *      collectives some rank has not started are left in the lower half
  *      (step 1); generalized requests are the application's, left alone;
  *      a persistent collective is emulated by its non-blocking form
- *      (flight.c), and is one while it is active; MPICH's own (those with
- *      arrays of datatypes) make the checkpoint refuse.
+ *      (flight.c), and is one while it is active.
  *      Messages matched by MPI_Mprobe and not yet received are received
  *      into this half (flight_message_take delivers them).
  *   4. All ranks agree that each succeeded.
@@ -381,11 +381,18 @@ static int by_seq(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Every live request, in the order they were posted. */
+static void add_orphan(struct mpi_req_flight *f, void *arg)
+{
+	add_req(0, 0, f, arg);
+}
+
+/* Every live request, in the order they were posted (with the
+ * MPI_Isendrecv's freed before they completed: vreq 0). */
 static void list_reqs(struct reqs *l)
 {
 	memset(l, 0, sizeof(*l));
 	h_req_each(add_req, l);
+	pair_cut_orphans(add_orphan, l);
 	if (l->n > 1)
 		qsort(l->e, (size_t)l->n, sizeof(*l->e), by_seq);
 }
@@ -397,22 +404,14 @@ static int persistent(const struct mpi_req_flight *f)
 
 /* What a checkpoint of a job cannot take with it (ckpt.c asks before the
  * vote): requests the cut does not know (their number, and one). */
-int cut_unknown_requests(int *one, int *lasting)
+int cut_unknown_requests(int *one)
 {
 	struct reqs l;
 	int n = 0;
 
 	list_reqs(&l);
 	for (int i = 0; i < l.n; i++) {
-		int k = l.e[i].f->kind;
-		/* MPICH's own persistent collective (one cairn cannot
-		 * emulate) lives until it is freed: no use waiting for it.
-		 * (Completing it, or making it again after a restart from its
-		 * arguments, proved to set MPICH's matching of persistent
-		 * collectives out of step between ranks.) */
-		if (k == FL_PCOLL && lasting)
-			*lasting = 1;
-		if (k == FL_NONE || k == FL_SRECV || k == FL_PCOLL) {
+		if (l.e[i].f->kind == FL_NONE) {
 			if (!n && one)
 				*one = l.e[i].v;
 			n++;
@@ -442,7 +441,8 @@ static void completed(struct mpi_req_flight *f, const MPI_Status *st)
 
 /* Collectives this rank started that another has not: left pending on a
  * continue, started again after a restart (post_again). One that cannot
- * be started again (arrays of datatypes) waits for another try. */
+ * be started again (none of the MPI 4.0 collectives: mpigen's
+ * coll_again_params) waits for another try. */
 static int mark_ahead(struct reqs *rq, struct comm_list *l, char *msg, size_t len)
 {
 	for (int i = 0; i < rq->n; i++) {
@@ -507,6 +507,11 @@ static int take_back(struct reqs *l, char *msg, size_t len)
 			f->loose = 1;
 			continue;
 		}
+		if (f->kind == FL_PAIR) {
+			if (pair_cut_take_back(f, msg, len) < 0)
+				return -1;
+			continue;
+		}
 		if (!(f->kind == FL_RECV || (f->kind == FL_PRECV && f->active)))
 			continue;
 		MPI_Request r = h_in(MK_REQUEST, v);
@@ -541,20 +546,19 @@ static int take_back(struct reqs *l, char *msg, size_t len)
 
 #define COMPLETE_MS 60000
 
-/* Complete the pending request e (a send, a collective every rank has
- * started, MPI_Imrecv, an MPI_Comm_idup), at most COMPLETE_MS after t0. */
-static int complete_one(const struct reqent *e, uint64_t t0, char *msg, size_t len)
+/* Complete the real request *r of f's (a send, a collective every rank has
+ * started, MPI_Imrecv, an MPI_Comm_idup, an MPI_Isendrecv's send), at
+ * most COMPLETE_MS after t0: its status in *st. */
+static int complete_real(const struct mpi_req_flight *f, MPI_Request *r, MPI_Status *st,
+			 uint64_t t0, char *msg, size_t len)
 {
-	struct mpi_req_flight *f = e->f;
-	MPI_Request r = h_in(MK_REQUEST, e->v);
-	MPI_Status st;
-	memset(&st, 0, sizeof(st));
+	memset(st, 0, sizeof(*st));
 	for (;;) {
 		int done = 0;
 		long t = cross_enter();
-		int rc = MPI_FN(MPI_Test)(&r, &done, &st);
+		int rc = MPI_FN(MPI_Test)(r, &done, st);
 		if (rc == MPI_SUCCESS && done && f->kind == FL_PSEND)
-			rc = MPI_FN(MPI_Request_free)(&r);
+			rc = MPI_FN(MPI_Request_free)(r);
 		cross_leave(t);
 		if (rc != MPI_SUCCESS) {
 			snprintf(msg, len, "a pending request failed during the checkpoint (MPI error %d)",
@@ -576,6 +580,17 @@ static int complete_one(const struct reqent *e, uint64_t t0, char *msg, size_t l
 		struct timespec ts = {0, 20000};
 		nanosleep(&ts, NULL);
 	}
+	return 0;
+}
+
+/* Complete the pending request e (complete_real). */
+static int complete_one(const struct reqent *e, uint64_t t0, char *msg, size_t len)
+{
+	struct mpi_req_flight *f = e->f;
+	MPI_Request r = h_in(MK_REQUEST, e->v);
+	MPI_Status st;
+	if (complete_real(f, &r, &st, t0, msg, len) < 0)
+		return -1;
 	f->loose = 1;
 	if (f->kind == FL_WAIT)
 		flight_coll_done(f->comm, f->cidx);
@@ -615,6 +630,13 @@ static int complete_rest(struct reqs *l, char *msg, size_t len)
 		struct mpi_req_flight *f = l->e[i].f;
 		if (f->cut != FLC_NONE)
 			continue;
+		if (f->kind == FL_PAIR) {
+			MPI_Request *send = pair_cut_send(f);
+			MPI_Status st;
+			if (send && complete_real(f, send, &st, t0, msg, len) < 0)
+				return -1;
+			continue;
+		}
 		if (!(f->kind == FL_SEND || f->kind == FL_WAIT || (f->kind == FL_PSEND && f->active)))
 			continue;
 		if (complete_one(&l->e[i], t0, msg, len) < 0)
@@ -633,7 +655,7 @@ static int standin_query(void *extra, MPI_Status *st)
 	st->MPI_TAG = s->MPI_TAG;
 	st->count_lo = s->count_lo;
 	st->count_hi_and_cancelled = s->count_hi_and_cancelled;
-	return MPI_SUCCESS;
+	return s->MPI_ERROR;
 }
 
 static int standin_free(void *extra)
@@ -649,17 +671,27 @@ static int standin_cancel(void *extra, int complete)
 	return MPI_SUCCESS;
 }
 
-int cut_standin(MPI_Status *st)
+static int standin(MPI_Status *st, int complete)
 {
 	MPI_Request r = MPI_REQUEST_NULL;
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Grequest_start)(standin_query, standin_free, standin_cancel, st, &r);
-	if (rc == MPI_SUCCESS)
+	if (rc == MPI_SUCCESS && complete)
 		rc = MPI_FN(MPI_Grequest_complete)(r);
 	cross_leave(t);
 	if (rc != MPI_SUCCESS)
 		mpi_die("cannot make the stand-in of a completed request (MPI error %d)", rc);
 	return r;
+}
+
+int cut_standin(MPI_Status *st)
+{
+	return standin(st, 1);
+}
+
+int cut_standin_open(MPI_Status *st)
+{
+	return standin(st, 0);
 }
 
 typedef int persist_fn(void *, int, MPI_Datatype, int, int, MPI_Comm, MPI_Request *);
@@ -717,12 +749,16 @@ static void post_again(int restarted)
 			if (!restarted)
 				continue; /* still pending in the same lower half */
 			MPI_Request req = MPI_REQUEST_NULL;
-			long t = cross_enter();
-			int rc = mpi_coll_again(f, &req);
-			cross_leave(t);
+			int *keep[2];
+			int rc = mpi_coll_again(f, &req, keep);
 			if (rc != MPI_SUCCESS)
 				mpi_die("cannot start a collective again after the restart (MPI error %d)", rc);
 			h_rebind(MK_REQUEST, v, req);
+			h_request_keep_new(v, keep);
+			continue;
+		}
+		if (f->kind == FL_PAIR) {
+			pair_cut_again(v, f, restarted);
 			continue;
 		}
 		if (f->kind == FL_GREQ) {

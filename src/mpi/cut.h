@@ -35,11 +35,12 @@ int cut_after(char *msg, size_t len);
  * long as the request): its real handle. */
 struct MPI_Status;
 int cut_standin(struct MPI_Status *st);
+/* The same, not complete yet: MPI_Grequest_complete completes it. */
+int cut_standin_open(struct MPI_Status *st);
 /* Messages kept now. */
 size_t cut_kept(void);
-/* Live requests the cut cannot handle (their number; one of them; whether
- * one is of a kind that will not go away by waiting). */
-int cut_unknown_requests(int *one, int *lasting);
+/* Live requests the cut cannot handle (their number; one of them). */
+int cut_unknown_requests(int *one);
 struct mpi_req_flight;
 /* A persistent request's stand-in was seen complete (handles.c): the
  * request made again, inactive; its real handle, or 0. */

@@ -251,7 +251,7 @@ static void mark(struct mpi_req_flight *f, int kind, MPI_Comm comm, int peer)
 	f->comm = comm;
 	f->peer = peer;
 	f->counted = 0;
-	f->active = kind != FL_PRECV && kind != FL_PSEND && kind != FL_PCOLL;
+	f->active = kind != FL_PRECV && kind != FL_PSEND;
 	f->cancel_asked = 0;
 	f->cut = FLC_NONE;
 	f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
@@ -300,13 +300,6 @@ void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again
 		f->args[i] = args[i];
 }
 
-void flight_mark_pcoll(MPI_Request vreq, MPI_Comm comm)
-{
-	struct mpi_req_flight *f = h_req_flight(vreq);
-	if (f)
-		mark(f, FL_PCOLL, comm, 0);
-}
-
 /* An error of an emulated persistent collective's call, reported as
  * MPICH reports one: through comm's error handler. */
 static int pcoll_error(MPI_Comm comm, int code)
@@ -348,12 +341,15 @@ int flight_pcoll_start(MPI_Request *request, int *rc)
 	/* as the generated non-blocking collectives: counted, started, marked */
 	long long cidx = flight_coll(f->comm);
 	MPI_Request real = MPI_REQUEST_NULL;
-	long t = cross_enter();
-	*rc = mpi_coll_again(f, &real);
-	cross_leave(t);
-	if (*rc != MPI_SUCCESS)
+	int *keep[2];
+	*rc = mpi_coll_again(f, &real, keep);
+	if (*rc != MPI_SUCCESS) {
+		free(keep[0]);
+		free(keep[1]);
 		return 1;
+	}
 	h_set_real(MK_REQUEST, *request, real);
+	h_request_keep_new(*request, keep);
 	f->cidx = cidx;
 	f->counted = 0;
 	f->cancel_asked = 0;
@@ -381,9 +377,14 @@ int flight_pcoll_startall(int count, MPI_Request *requests, int *rc)
 	return 1;
 }
 
-int flight_pcoll_free(MPI_Request *request, int *rc)
+int flight_request_free(MPI_Request *request, int *rc)
 {
 	struct mpi_req_flight *f = request ? h_req_flight(*request) : NULL;
+	if (f && f->pair) {
+		flight_pair_free(request);
+		*rc = MPI_SUCCESS;
+		return 1;
+	}
 	if (!f || !f->pcoll)
 		return 0;
 	if (f->active) {
@@ -400,8 +401,11 @@ int flight_pcoll_free(MPI_Request *request, int *rc)
 void flight_cancel(MPI_Request vreq)
 {
 	struct mpi_req_flight *f = h_req_flight(vreq);
-	if (f)
-		f->cancel_asked = 1;
+	if (!f)
+		return;
+	f->cancel_asked = 1;
+	if (f->pair)
+		flight_pair_cancel(f);
 }
 
 void flight_freed(MPI_Request vreq)
@@ -420,9 +424,7 @@ void flight_start(MPI_Request vreq)
 		flight_sent(f->comm, f->peer, 1);
 	f->counted = 0;
 	f->cancel_asked = 0;
-	if (f->kind == FL_PCOLL)
-		f->cidx = flight_coll(f->comm);
-	if (f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL) {
+	if (f->kind == FL_PRECV || f->kind == FL_PSEND) {
 		f->active = 1;
 		f->seq = __atomic_add_fetch(&post_seq, 1, __ATOMIC_RELAXED);
 	}
@@ -433,9 +435,9 @@ void flight_done(MPI_Request vreq, const MPI_Status *st)
 	struct mpi_req_flight *f = h_req_flight(vreq);
 	if (!f)
 		return;
-	if (f->kind == FL_PRECV || f->kind == FL_PSEND || f->kind == FL_PCOLL || f->pcoll)
+	if (f->kind == FL_PRECV || f->kind == FL_PSEND || f->pcoll)
 		f->active = 0;
-	if ((f->kind == FL_WAIT || f->kind == FL_PCOLL) && f->cidx)
+	if (f->kind == FL_WAIT && f->cidx)
 		flight_coll_done(f->comm, f->cidx);
 	if (f->idup) {
 		struct mpi_comm_cache *c = h_comm_cache(f->idup);
@@ -443,7 +445,7 @@ void flight_done(MPI_Request vreq, const MPI_Status *st)
 			c->idup_pending = 0;
 		f->idup = 0;
 	}
-	if ((f->kind != FL_RECV && f->kind != FL_PRECV && f->kind != FL_SRECV) || f->counted)
+	if ((f->kind != FL_RECV && f->kind != FL_PRECV) || f->counted)
 		return;
 	f->counted = 1;
 	flight_recvd(f->comm, st);

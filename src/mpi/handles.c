@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "mpi/cut.h"
+#include "mpi/flight.h"
 #include "mpi/upper.h"
 
 #define BLOCK_SHIFT 12
@@ -188,6 +189,8 @@ static void release(enum mpi_kind k, int v, struct hobj *e)
 	if (k == MK_REQUEST) {
 		free(e->u.keep[0]);
 		free(e->u.keep[1]);
+		if (e->fl.pair)
+			flight_pair_released(&e->fl);
 	} else if (k == MK_COMM) {
 		free(atomic_exchange(&e->u.comm.world, NULL));
 	}
@@ -283,6 +286,18 @@ void h_request_keep(int vreq, int *heap_array)
 		e->u.keep[1] = heap_array;
 	else
 		free(heap_array); /* never: no call passes three arrays */
+}
+
+void h_request_keep_new(int vreq, int *heap_arrays[2])
+{
+	struct hobj *e = entry(MK_REQUEST, vreq);
+	if (e) {
+		free(e->u.keep[0]);
+		free(e->u.keep[1]);
+		e->u.keep[0] = e->u.keep[1] = NULL;
+	}
+	h_request_keep(vreq, heap_arrays[0]);
+	h_request_keep(vreq, heap_arrays[1]);
 }
 
 /* For callbacks, whose arguments the lower half gives in real handles.

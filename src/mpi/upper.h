@@ -90,6 +90,9 @@ int *h_in_array(enum mpi_kind k, const int *v, int n, int *stackbuf, int nstack)
 void h_update_array(enum mpi_kind k, int *v, const int *real, int n);
 void h_array_done(int *real, int *stackbuf);
 void h_request_keep(int vreq, int *heap_array);
+/* The same for the arrays of the request's new activation (a start, or a
+ * restart), those of the last one freed. */
+void h_request_keep_new(int vreq, int *heap_arrays[2]);
 int h_real_to_virtual(enum mpi_kind k, int real);
 int h_live_unrebuilt(enum mpi_kind k, int *one);
 void h_mark_rebuilt(enum mpi_kind k, int v);
@@ -152,11 +155,14 @@ struct mpi_req_flight {
 	long long cidx;
 	int again;
 	int idup; /* MPI_Comm_idup's: the new communicator (virtual) */
+	struct fl_pair *pair; /* FL_PAIR's parts (pair.c) */
 	long args[MPI_COLL_ARGS];
 };
 /* Start the collective f describes again, as its non-blocking form, in
- * the lower half now loaded (generated: wrappers.c). */
-int mpi_coll_again(const struct mpi_req_flight *f, MPI_Request *real);
+ * the lower half now loaded (generated: wrappers.c; outside a crossing).
+ * Arrays of handles it translated (MPI_Ialltoallw's datatypes) are in
+ * keep[] (or NULL): h_request_keep_new them with the request. */
+int mpi_coll_again(const struct mpi_req_flight *f, MPI_Request *real, int *keep[2]);
 enum {
 	FL_NONE, /* not known to the cut: a checkpoint waits until it is complete */
 	FL_RECV, /* MPI_Irecv, or a blocking receive's twin */
@@ -165,10 +171,9 @@ enum {
 	FL_SEND, /* MPI_Isend and its modes, or a blocking send's twin */
 	FL_WAIT, /* completes once every rank is in the cut: non-blocking
 		  * collectives, MPI_Imrecv */
-	FL_SRECV, /* MPI_Isendrecv*: its receive counts; not taken back */
-	FL_PCOLL, /* a persistent collective that cannot be emulated
-		   * (MPI_Alltoallw_init: arrays of datatypes): MPICH's own;
-		   * counts as a collective at each start; a checkpoint refuses */
+	FL_PAIR, /* MPI_Isendrecv*: a receive and a send behind a generalized
+		  * request of cairn's (pair.c); the record describes the
+		  * receive, as FL_RECV's */
 	FL_GREQ, /* MPI_Grequest_start: the application's own, left alone by
 		  * the cut, made again after a restart (buf: its closure;
 		  * active until MPI_Grequest_complete) */

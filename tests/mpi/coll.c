@@ -105,8 +105,8 @@ int main(int argc, char **argv)
 		run(half, "half", nb);
 	}
 	/* Persistent collectives (MPI 4): waited, tested, started with
-	 * MPI_Startall beside a persistent send and receive; inactive ones
-	 * complete at once with an empty status. */
+	 * MPI_Startall beside a persistent send and receive, with arrays of
+	 * datatypes; inactive ones complete at once with an empty status. */
 	int size, v = rank, x = 0, b = -1, flag = 0, al[64], sb[64], cnt[64], dsp[64];
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 	MPI_Request r, pr[4];
@@ -154,6 +154,46 @@ int main(int argc, char **argv)
 		CHECK(pr[0] != MPI_REQUEST_NULL && pr[3] != MPI_REQUEST_NULL, "kept after waitall");
 		sb[0]++;
 	}
+	/* arrays of datatypes, a derived one among them: MPI_Alltoallw_init,
+	 * and MPI_Neighbor_alltoallw_init on a ring (a periodic 1-D grid) */
+	MPI_Datatype one, tys[64];
+	MPI_Type_contiguous(1, MPI_INT, &one);
+	MPI_Type_commit(&one);
+	int sdb[64];
+	for (int i = 0; i < size; i++)
+		tys[i] = i % 2 ? one : MPI_INT, cnt[i] = 1, sdb[i] = i * (int)sizeof(int);
+	MPI_Alltoallw_init(sb, cnt, sdb, tys, al, cnt, sdb, tys, MPI_COMM_WORLD, MPI_INFO_NULL, &r);
+	for (int i = 0; i < 2; i++) {
+		for (int k = 0; k < size; k++)
+			sb[k] = rank * 100 + k * 10 + i;
+		MPI_Start(&r);
+		MPI_Wait(&r, MPI_STATUS_IGNORE);
+		int good = 1;
+		for (int k = 0; k < size; k++)
+			good &= al[k] == k * 100 + rank * 10 + i;
+		CHECK(good, "alltoallw_init round");
+	}
+	MPI_Request_free(&r);
+	MPI_Comm ring;
+	int dims[1] = { size }, periods[1] = { 1 };
+	MPI_Cart_create(MPI_COMM_WORLD, 1, dims, periods, 0, &ring);
+	int nc[2] = { 1, 1 }, ns[2], nr[2];
+	MPI_Aint nd[2] = { 0, sizeof(int) };
+	MPI_Datatype nt[2] = { one, MPI_INT };
+	MPI_Neighbor_alltoallw_init(ns, nc, nd, nt, nr, nc, nd, nt, ring, MPI_INFO_NULL, &r);
+	for (int i = 0; i < 2; i++) {
+		ns[0] = rank * 2 + i, ns[1] = rank * 2 + 1 + i, nr[0] = nr[1] = -1;
+		MPI_Start(&r);
+		MPI_Wait(&r, MPI_STATUS_IGNORE);
+		/* (two ranks: both neighbours are the other one, whose two
+		 * messages match in the order they were sent) */
+		int want0 = size == 2 ? left * 2 + i : left * 2 + 1 + i, want1 = right * 2 + i + (size == 2);
+		CHECK(nr[0] == want0 && nr[1] == want1, "neighbor_alltoallw_init round");
+		say("neighbor_alltoallw_init round %d: %d %d", i, nr[0], nr[1]);
+	}
+	MPI_Request_free(&r);
+	MPI_Comm_free(&ring);
+	MPI_Type_free(&one);
 	MPI_Barrier_init(half, MPI_INFO_NULL, &r);
 	MPI_Start(&r);
 	int idx = -1;

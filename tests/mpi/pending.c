@@ -9,9 +9,10 @@
  *     MPI_Testsome): each message must be the next one its sender sent;
  *   - starts a persistent receive from the right and a persistent send to
  *     the left (MPI_Recv_init, MPI_Send_init on a duplicate communicator
- *     with a derived datatype) and a persistent collective on the pairs
- *     below (MPI_Allreduce_init), all by one MPI_Startall, computes, and
- *     completes them (MPI_Waitall);
+ *     with a derived datatype) and two persistent collectives on the pairs
+ *     below (MPI_Allreduce_init, and MPI_Alltoallw_init with an array of
+ *     datatypes, a derived one among them), all by one MPI_Startall,
+ *     computes, and completes them (MPI_Waitall);
  *   - starts an MPI_Iallreduce and another on a communicator split in
  *     pairs (ranks reversed), and an MPI_Comm_idup of the pairs, computes,
  *     and waits for them; then a blocking MPI_Allreduce on the pairs and
@@ -40,8 +41,9 @@
  * DIR/ready.RANK (its PID) after the first iteration. With "lag", rank 0
  * computes for 40*STEPS steps in the second iteration while the others
  * wait in the MPI_Allreduce: a checkpoint taken then finds them there;
- * "plag" is the same with the persistent broadcast instead, "ilag" with
- * an MPI_Comm_idup of the duplicate (waited for, used, freed).
+ * "plag" is the same with a persistent MPI_Alltoallw_init on
+ * MPI_COMM_WORLD instead, "ilag" with an MPI_Comm_idup of the duplicate
+ * (waited for, used, freed).
  */
 #define _GNU_SOURCE
 #include <mpi.h>
@@ -128,7 +130,7 @@ int main(int argc, char **argv)
 	MPI_Type_contiguous(PLEN, MPI_INT, &ptype);
 	MPI_Type_commit(&ptype);
 	static int psend[PLEN], precv[PLEN];
-	MPI_Request preq[3];
+	MPI_Request preq[4];
 	MPI_Recv_init(precv, 1, ptype, right, 9, pcomm, &preq[0]);
 	MPI_Send_init(psend, 1, ptype, left, 9, pcomm, &preq[1]);
 
@@ -145,6 +147,25 @@ int main(int argc, char **argv)
 	MPI_Allreduce_init(&pc_in, &pc_sum, 1, MPI_LONG, MPI_SUM, pairs, MPI_INFO_NULL, &preq[2]);
 	MPI_Request pbcast;
 	MPI_Bcast_init(&pb_word, 1, MPI_LONG, 0, MPI_COMM_WORLD, MPI_INFO_NULL, &pbcast);
+	/* an exchange over the pairs, the second block in a derived type */
+	static int pw_in[2], pw_out[2];
+	int pw_cnt[2] = { 1, 1 }, pw_dsp[2] = { 0, sizeof(int) };
+	MPI_Datatype one, pw_ty[2];
+	MPI_Type_contiguous(1, MPI_INT, &one);
+	MPI_Type_commit(&one);
+	pw_ty[0] = MPI_INT;
+	pw_ty[1] = one;
+	MPI_Alltoallw_init(pw_in, pw_cnt, pw_dsp, pw_ty, pw_out, pw_cnt, pw_dsp, pw_ty, pairs,
+			   MPI_INFO_NULL, &preq[3]);
+	/* (plag) the same over every rank */
+	static int ww_in[64], ww_out[64];
+	int ww_cnt[64], ww_dsp[64];
+	MPI_Datatype ww_ty[64];
+	for (int i = 0; i < size && i < 64; i++)
+		ww_cnt[i] = 1, ww_dsp[i] = i * (int)sizeof(int), ww_ty[i] = i % 2 ? one : MPI_INT;
+	MPI_Request pw_world;
+	MPI_Alltoallw_init(ww_in, ww_cnt, ww_dsp, ww_ty, ww_out, ww_cnt, ww_dsp, ww_ty, MPI_COMM_WORLD,
+			   MPI_INFO_NULL, &pw_world);
 
 	/* generalized requests: one complete, one open until halfway */
 	static int gtag_done = 33, gtag_open = 34;
@@ -169,7 +190,8 @@ int main(int argc, char **argv)
 		for (int i = 0; i < PLEN; i++)
 			psend[i] = value(rank, it, i) + 3;
 		pc_in = (long)it * 1000 + rank;
-		MPI_Startall(3, preq);
+		pw_in[0] = pw_in[1] = it * 10 + rank;
+		MPI_Startall(4, preq);
 
 		/* a collective every rank starts now and completes later */
 		long mine = it + rank, sum = -1;
@@ -237,7 +259,15 @@ int main(int argc, char **argv)
 				MPI_Comm_free(&dc);
 				bad += vs != (long)it * size + (long)size * (size - 1) / 2 || dc != MPI_COMM_NULL;
 				total += vs;
-			} else if (it % 8 == 1 && !(plag && it == 1)) {
+			} else if (plag && it == 1) {
+				for (int i = 0; i < size; i++)
+					ww_in[i] = rank * 100 + i;
+				MPI_Start(&pw_world);
+				MPI_Wait(&pw_world, MPI_STATUS_IGNORE);
+				for (int i = 0; i < size; i++)
+					bad += ww_out[i] != i * 100 + rank;
+				total += ww_out[size - 1];
+			} else if (it % 8 == 1) {
 				MPI_Allreduce(&v, &vs, 1, MPI_LONG, MPI_SUM, pcomm);
 				bad += vs != (long)it * size + (long)size * (size - 1) / 2;
 				total += vs;
@@ -289,8 +319,11 @@ int main(int argc, char **argv)
 		int outc = 0, idx[W];
 		MPI_Testsome(W, sreq, &outc, idx, MPI_STATUSES_IGNORE);
 
-		MPI_Status pst[3];
-		MPI_Waitall(3, preq, pst);
+		MPI_Status pst[4];
+		MPI_Waitall(4, preq, pst);
+		for (int i = 0; i < psize; i++)
+			bad += pw_out[i] != it * 10 + (psize == 2 ? pfirst + 1 - i : rank);
+		total += pw_out[0] % 100;
 		for (int i = 0; i < PLEN; i++)
 			bad += precv[i] != value(right, it, i) + 3;
 		bad += pst[0].MPI_SOURCE != right || pst[0].MPI_TAG != 9;
@@ -367,6 +400,9 @@ int main(int argc, char **argv)
 	MPI_Request_free(&preq[0]);
 	MPI_Request_free(&preq[1]);
 	MPI_Request_free(&preq[2]);
+	MPI_Request_free(&preq[3]);
+	MPI_Request_free(&pw_world);
+	MPI_Type_free(&one);
 	MPI_Request_free(&pbcast);
 	MPI_Type_free(&ptype);
 	MPI_Comm_free(&pcomm);
