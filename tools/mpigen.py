@@ -510,6 +510,21 @@ def coll_again_params(g):
     return ps
 
 
+def coll_holds(g, ps):
+    """The datatypes and ops of collective g's arguments ps, held by the
+    request (flight_hold: the application may free them meanwhile)."""
+    out = []
+    for p in ps:
+        if p.kind not in ('datatype', 'op'):
+            continue
+        if p.array:
+            out.append('\tflight_hold_array(*request, MK_%s, %s, %s);'
+                       % (p.kind.upper(), p.name, count_expr(g, p.array)))
+        else:
+            out.append('\tflight_hold(*request, MK_%s, %s);' % (p.kind.upper(), p.name))
+    return out
+
+
 def coll_args(names):
     return '(long[]){ %s }' % ', '.join('(long)%s' % n for n in names)
 
@@ -625,12 +640,20 @@ def gen_wrapper(f):
     has_out_request = any(p.kind == 'request' and p.dir == 'out' and not p.array for p in f.params)
     args, post, arrays = [], [], []
     w('\tMPI_LOWER_READY();')
+    if f.name in ('MPI_Type_free', 'MPI_Op_free'):
+        # one a request still names is freed when that request is (flight.c)
+        p = f.params[0]
+        w('\tif (h_free_deferred(MK_%s, %s))\n\t\treturn MPI_SUCCESS;' % (p.kind.upper(), p.name))
     g = pcoll_form(f)
     if g:
         # emulated: no request in MPICH until MPI_Start (flight.c)
         ps = coll_again_params(g)
-        w('\treturn flight_pcoll_init(request, comm, F_%s + 1, %s, %d);'
+        w('\tint rc = flight_pcoll_init(request, comm, F_%s + 1, %s, %d);'
           % (g.name, coll_args([p.name for p in ps]), len(ps)))
+        w('\tif (rc == MPI_SUCCESS) {')
+        out.extend('\t' + x for x in coll_holds(g, ps))
+        w('\t}')
+        w('\treturn rc;')
         w('}')
         return out
     if f.name in ('MPI_Start', 'MPI_Request_free'):
@@ -848,6 +871,12 @@ def gen_wrapper(f):
     mark = request_flight(f, pw)
     if mark:
         w('\tif (rc == MPI_SUCCESS && request)\n\t\t%s;' % mark)
+        ps = coll_again_params(f) if nb_collective(f) else None
+        holds = coll_holds(f, ps) if ps else []
+        if holds:
+            w('\tif (rc == MPI_SUCCESS && request) {')
+            out.extend(holds)
+            w('\t}')
     if stn in subst:
         w('\tflight_statuses_done(fl_statuses, %s, fl_stk);' % stn)
     if f.rebuild:

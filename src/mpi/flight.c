@@ -276,6 +276,50 @@ void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int p
 	f->count = count;
 	f->type = type;
 	f->tag = tag;
+	f->type_held = h_hold(MK_DATATYPE, type);
+}
+
+void flight_hold(MPI_Request vreq, int kind, int v)
+{
+	struct mpi_req_flight *f = h_req_flight(vreq);
+	if (!f || !h_hold(kind, v))
+		return;
+	int *h = realloc(f->holds, sizeof(int) * 2 * ((size_t)f->nholds + 1));
+	if (!h)
+		mpi_die("out of memory for a request's handles");
+	h[2 * f->nholds] = kind;
+	h[2 * f->nholds + 1] = v;
+	f->holds = h;
+	f->nholds++;
+}
+
+void flight_hold_array(MPI_Request vreq, int kind, const int *v, int n)
+{
+	for (int i = 0; v && i < n; i++)
+		flight_hold(vreq, kind, v[i]);
+}
+
+/* A handle's last hold went after the application freed it: freed now,
+ * as the application asked (logged then). */
+static void free_held(int kind, int v)
+{
+	if (kind == MK_OP)
+		PMPI_Op_free(&v);
+	else
+		PMPI_Type_free(&v);
+}
+
+void flight_unhold(struct mpi_req_flight *f)
+{
+	if (f->type_held && h_unhold(MK_DATATYPE, f->type))
+		free_held(MK_DATATYPE, f->type);
+	f->type_held = 0;
+	for (int i = 0; i < f->nholds; i++)
+		if (h_unhold(f->holds[2 * i], f->holds[2 * i + 1]))
+			free_held(f->holds[2 * i], f->holds[2 * i + 1]);
+	free(f->holds);
+	f->holds = NULL;
+	f->nholds = 0;
 }
 
 void flight_adopt(MPI_Request vreq, const struct mpi_req_flight *what)

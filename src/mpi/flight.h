@@ -51,6 +51,11 @@ int flight_request_free(MPI_Request *request, int *rc);
 void flight_mark(MPI_Request vreq, int kind, MPI_Comm comm, int peer);
 void flight_mark_post(MPI_Request vreq, int kind, int init, MPI_Comm comm, int peer, void *buf,
 		      MPI_Count count, MPI_Datatype type, int tag);
+/* The datatypes and ops a request names, held until it is released
+ * (h_hold): a receive's (flight_mark_post), a collective's (generated). */
+void flight_hold(MPI_Request vreq, int kind, int v);
+void flight_hold_array(MPI_Request vreq, int kind, const int *v, int n);
+void flight_unhold(struct mpi_req_flight *f);
 void flight_cancel(MPI_Request vreq);
 void flight_freed(MPI_Request vreq);
 /* A message matched by MPI_Mprobe/MPI_Improbe: what it is, from its

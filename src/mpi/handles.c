@@ -32,6 +32,8 @@ struct hobj {
 	_Atomic int real; /* 0: free */
 	int next_free;
 	int rebuilt; /* made by a logged call (log.c): a restart makes it again */
+	int holds; /* datatypes, ops: requests that name it (h_hold) */
+	int app_freed; /* freed by the application while held: freed when not */
 	struct mpi_req_flight fl; /* requests (flight.c) */
 	union {
 		struct mpi_comm_cache comm;
@@ -191,6 +193,7 @@ static void release(enum mpi_kind k, int v, struct hobj *e)
 		free(e->u.keep[1]);
 		if (e->fl.pair)
 			flight_pair_released(&e->fl);
+		flight_unhold(&e->fl);
 	} else if (k == MK_COMM) {
 		free(atomic_exchange(&e->u.comm.world, NULL));
 	}
@@ -286,6 +289,45 @@ void h_request_keep(int vreq, int *heap_array)
 		e->u.keep[1] = heap_array;
 	else
 		free(heap_array); /* never: no call passes three arrays */
+}
+
+int h_hold(enum mpi_kind k, int v)
+{
+	struct hobj *e = h_is_virtual(v) ? entry(k, v) : NULL;
+	if (!e || !atomic_load_explicit(&e->real, memory_order_acquire))
+		return 0;
+	pthread_mutex_lock(&tables[k].lock);
+	e->holds++;
+	pthread_mutex_unlock(&tables[k].lock);
+	return 1;
+}
+
+int h_unhold(enum mpi_kind k, int v)
+{
+	struct hobj *e = entry(k, v);
+	if (!e)
+		return 0;
+	pthread_mutex_lock(&tables[k].lock);
+	int due = --e->holds == 0 && e->app_freed;
+	if (due)
+		e->app_freed = 0;
+	pthread_mutex_unlock(&tables[k].lock);
+	return due;
+}
+
+int h_free_deferred(enum mpi_kind k, int *v)
+{
+	struct hobj *e = h_is_virtual(*v) ? entry(k, *v) : NULL;
+	if (!e)
+		return 0;
+	pthread_mutex_lock(&tables[k].lock);
+	int held = e->holds > 0 && atomic_load_explicit(&e->real, memory_order_acquire);
+	if (held)
+		e->app_freed = 1;
+	pthread_mutex_unlock(&tables[k].lock);
+	if (held)
+		*v = k == MK_OP ? MPI_OP_NULL : MPI_DATATYPE_NULL;
+	return held;
 }
 
 void h_request_keep_new(int vreq, int *heap_arrays[2])

@@ -56,6 +56,7 @@ static struct mpi_req_flight *record(struct fl_pair *p)
 
 static void drop(size_t i)
 {
+	flight_unhold(&pairs[i]->fl); /* a freed one's (the record's, until then) */
 	free(pairs[i]);
 	pairs[i] = pairs[--npairs];
 }
@@ -160,6 +161,9 @@ void flight_pair_released(struct mpi_req_flight *f)
 			p->fl = *f;
 			p->fl.pair = p;
 			p->vreq = 0;
+			f->type_held = 0; /* the receive's datatype: held by p now */
+			f->holds = NULL;
+			f->nholds = 0;
 		}
 		break;
 	}

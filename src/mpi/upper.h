@@ -90,6 +90,16 @@ int *h_in_array(enum mpi_kind k, const int *v, int n, int *stackbuf, int nstack)
 void h_update_array(enum mpi_kind k, int *v, const int *real, int n);
 void h_array_done(int *real, int *stackbuf);
 void h_request_keep(int vreq, int *heap_array);
+/* Datatypes and ops a request names, which a checkpoint may need to post
+ * or start it again (a receive's datatype, a collective's): the
+ * application may free them once the request is made, so h_hold counts
+ * the request (0 if v is not a live virtual handle: a predefined one),
+ * and MPI_Type_free/MPI_Op_free of a held one only marks it
+ * (h_free_deferred: 1, *v set to the null handle); h_unhold returns 1
+ * when the last hold of one so marked goes: the caller frees it then. */
+int h_hold(enum mpi_kind k, int v);
+int h_unhold(enum mpi_kind k, int v);
+int h_free_deferred(enum mpi_kind k, int *v);
 /* The same for the arrays of the request's new activation (a start, or a
  * restart), those of the last one freed. */
 void h_request_keep_new(int vreq, int *heap_arrays[2]);
@@ -156,6 +166,10 @@ struct mpi_req_flight {
 	int again;
 	int idup; /* MPI_Comm_idup's: the new communicator (virtual) */
 	struct fl_pair *pair; /* FL_PAIR's parts (pair.c) */
+	/* what it holds (h_hold): type, and (kind, handle) pairs */
+	int type_held;
+	int *holds;
+	int nholds;
 	long args[MPI_COLL_ARGS];
 };
 /* Start the collective f describes again, as its non-blocking form, in

@@ -10,10 +10,12 @@
  *     matches in order), whose buffer then holds it;
  *   - starts an MPI_Isendrecv on the ring (to the right, from the left) and
  *     an MPI_Isendrecv_replace with its partner (rank ^ 1; MPI_PROC_NULL if
- *     none), with a strided datatype every other time;
+ *     none), with a strided datatype every other time, made for them and
+ *     freed once they are posted;
  *   - starts an MPI_Isendrecv (to the right with tag 9, from the left with
- *     tag 8, matched next iteration) and frees its request at once (its
- *     send buffer is left alone for an iteration);
+ *     tag 8, matched next iteration, into a datatype of one int) and frees
+ *     its request and that datatype at once (its send buffer is left
+ *     alone for an iteration);
  *   - computes for STEPS steps; every fourth iteration rank 0 computes six
  *     times as long while the others wait for it in MPI_Wait on an
  *     MPI_Isendrecv with it;
@@ -128,9 +130,6 @@ int main(int argc, char **argv)
 	int left = (rank + size - 1) % size, right = (rank + 1) % size;
 	int partner = (rank ^ 1) < size ? rank ^ 1 : MPI_PROC_NULL;
 
-	MPI_Datatype every2; /* LEN ints, every other one */
-	MPI_Type_vector(LEN, 1, 2, MPI_INT, &every2);
-	MPI_Type_commit(&every2);
 	static int sbuf[2 * LEN], rbuf[2 * LEN], xbuf[2 * LEN], oin[2], oout[2];
 
 	for (int it = 0; it <= iters; it++) {
@@ -148,6 +147,11 @@ int main(int argc, char **argv)
 			break;
 
 		int strided = it % 2, stride = strided ? 2 : 1;
+		MPI_Datatype every2 = MPI_DATATYPE_NULL; /* LEN ints, every other one */
+		if (strided) {
+			MPI_Type_vector(LEN, 1, 2, MPI_INT, &every2);
+			MPI_Type_commit(&every2);
+		}
 		MPI_Datatype type = strided ? every2 : MPI_INT;
 		int count = strided ? 1 : LEN;
 		memset(rbuf, 0xff, sizeof(rbuf));
@@ -159,14 +163,20 @@ int main(int argc, char **argv)
 		MPI_Isendrecv(sbuf, count, type, right, 5, rbuf, count, type, left, 5, MPI_COMM_WORLD,
 			      &q[0]);
 		MPI_Isendrecv_replace(xbuf, count, type, partner, 6, partner, 6, MPI_COMM_WORLD, &q[1]);
+		if (strided) /* the requests keep it */
+			MPI_Type_free(&every2);
 
 		/* freed at once: its send arrives below, its receive next time */
 		MPI_Request orphan;
+		MPI_Datatype o1; /* an int, freed at once too */
+		MPI_Type_contiguous(1, MPI_INT, &o1);
+		MPI_Type_commit(&o1);
 		oout[it % 2] = value(rank, it, 3);
-		MPI_Isendrecv(&oout[it % 2], 1, MPI_INT, right, 9, &oin[it % 2], 1, MPI_INT, left, 8,
+		MPI_Isendrecv(&oout[it % 2], 1, MPI_INT, right, 9, &oin[it % 2], 1, o1, left, 8,
 			      MPI_COMM_WORLD, &orphan);
 		MPI_Request_free(&orphan);
-		bad += orphan != MPI_REQUEST_NULL;
+		MPI_Type_free(&o1);
+		bad += orphan != MPI_REQUEST_NULL || o1 != MPI_DATATYPE_NULL;
 
 		quiet(steps);
 
@@ -223,7 +233,6 @@ int main(int argc, char **argv)
 	MPI_Allreduce(pair, all, 2, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
 	total = all[0];
 	bad = (int)all[1];
-	MPI_Type_free(&every2);
 	if (rank == 0) {
 		printf("answer %ld\n", total);
 		printf(bad ? "bad %d\n" : "ok\n", bad);

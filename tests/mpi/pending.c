@@ -12,7 +12,9 @@
  *     with a derived datatype) and two persistent collectives on the pairs
  *     below (MPI_Allreduce_init, and MPI_Alltoallw_init with an array of
  *     datatypes, a derived one among them), all by one MPI_Startall,
- *     computes, and completes them (MPI_Waitall);
+ *     computes, and completes them (MPI_Waitall); the derived datatypes
+ *     were freed once the requests were made (MPI lets the requests keep
+ *     them);
  *   - starts an MPI_Iallreduce and another on a communicator split in
  *     pairs (ranks reversed), and an MPI_Comm_idup of the pairs, computes,
  *     and waits for them; then a blocking MPI_Allreduce on the pairs and
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
 	MPI_Request preq[4];
 	MPI_Recv_init(precv, 1, ptype, right, 9, pcomm, &preq[0]);
 	MPI_Send_init(psend, 1, ptype, left, 9, pcomm, &preq[1]);
+	MPI_Type_free(&ptype); /* the requests keep it */
+	bad += ptype != MPI_DATATYPE_NULL;
 
 	/* pairs of ranks, numbered backwards */
 	MPI_Comm pairs;
@@ -166,6 +170,7 @@ int main(int argc, char **argv)
 	MPI_Request pw_world;
 	MPI_Alltoallw_init(ww_in, ww_cnt, ww_dsp, ww_ty, ww_out, ww_cnt, ww_dsp, ww_ty, MPI_COMM_WORLD,
 			   MPI_INFO_NULL, &pw_world);
+	MPI_Type_free(&one); /* the requests keep it */
 
 	/* generalized requests: one complete, one open until halfway */
 	static int gtag_done = 33, gtag_open = 34;
@@ -402,9 +407,7 @@ int main(int argc, char **argv)
 	MPI_Request_free(&preq[2]);
 	MPI_Request_free(&preq[3]);
 	MPI_Request_free(&pw_world);
-	MPI_Type_free(&one);
 	MPI_Request_free(&pbcast);
-	MPI_Type_free(&ptype);
 	MPI_Comm_free(&pcomm);
 	if (rank == 0) {
 		printf("answer %ld\n", total);
