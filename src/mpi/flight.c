@@ -344,9 +344,7 @@ void flight_mark_coll(MPI_Request vreq, MPI_Comm comm, long long cidx, int again
 		f->args[i] = args[i];
 }
 
-/* An error of an emulated persistent collective's call, reported as
- * MPICH reports one: through comm's error handler. */
-static int pcoll_error(MPI_Comm comm, int code)
+int flight_error(MPI_Comm comm, int code)
 {
 	int real = h_in(MK_COMM, comm);
 	long t = cross_enter();
@@ -358,9 +356,9 @@ static int pcoll_error(MPI_Comm comm, int code)
 int flight_pcoll_init(MPI_Request *request, MPI_Comm comm, int again, const long *args, int nargs)
 {
 	if (!h_in(MK_COMM, comm) || comm == MPI_COMM_NULL)
-		return pcoll_error(MPI_COMM_NULL, MPI_ERR_COMM);
+		return flight_error(MPI_COMM_NULL, MPI_ERR_COMM);
 	if (!request)
-		return pcoll_error(comm, MPI_ERR_ARG);
+		return flight_error(comm, MPI_ERR_ARG);
 	int v = h_out_inactive();
 	struct mpi_req_flight *f = h_req_flight(v);
 	mark(f, FL_WAIT, comm, 0);
@@ -379,7 +377,7 @@ int flight_pcoll_start(MPI_Request *request, int *rc)
 	if (!f || !f->pcoll)
 		return 0;
 	if (f->active) {
-		*rc = pcoll_error(f->comm, MPI_ERR_REQUEST); /* started twice */
+		*rc = flight_error(f->comm, MPI_ERR_REQUEST); /* started twice */
 		return 1;
 	}
 	/* as the generated non-blocking collectives: counted, started, marked */
@@ -433,7 +431,7 @@ int flight_request_free(MPI_Request *request, int *rc)
 		return 0;
 	if (f->active) {
 		/* erroneous (MPI 4.0, 6.12.2): the collective goes on */
-		*rc = pcoll_error(f->comm, MPI_ERR_REQUEST);
+		*rc = flight_error(f->comm, MPI_ERR_REQUEST);
 		return 1;
 	}
 	h_release(MK_REQUEST, *request);

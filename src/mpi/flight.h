@@ -36,6 +36,10 @@ void flight_new_comm(MPI_Comm comm);
  * whose id is derived from comm's and cidx (no call on it may be made
  * before it is complete). */
 void flight_idup(MPI_Request vreq, MPI_Comm comm, MPI_Comm newcomm, long long cidx);
+/* An error of a call cairn carries out itself (an emulated persistent
+ * collective's, an MPI_Isendrecv's), reported as MPICH reports one:
+ * through comm's error handler. */
+int flight_error(MPI_Comm comm, int code);
 /* A persistent collective's request (counted at each start), emulated:
  * no request in MPICH while it is inactive; each start starts the
  * non-blocking form again, described as for flight_mark_coll, so the cut

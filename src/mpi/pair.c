@@ -170,17 +170,6 @@ void flight_pair_released(struct mpi_req_flight *f)
 	pthread_mutex_unlock(&pairs_lock);
 }
 
-/* The error of a call that posted nothing, reported through comm's error
- * handler as MPICH would. */
-static int pair_error(MPI_Comm comm, int code)
-{
-	int real = h_in(MK_COMM, comm);
-	long t = cross_enter();
-	MPI_FN(MPI_Comm_call_errhandler)(real ? real : MPI_COMM_WORLD, code);
-	cross_leave(t);
-	return code;
-}
-
 /* Post the receive, then the send (of tmp's packed bytes if tmp), and
  * make the application's request. */
 static int start(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype, int dest,
@@ -189,7 +178,7 @@ static int start(const void *sendbuf, MPI_Count sendcount, MPI_Datatype sendtype
 {
 	if (!request) {
 		free(tmp);
-		return pair_error(comm, MPI_ERR_REQUEST);
+		return flight_error(comm, MPI_ERR_REQUEST);
 	}
 	struct fl_pair *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -254,7 +243,7 @@ static int isendrecv_replace(void *buf, MPI_Count count, MPI_Datatype datatype, 
 		return rc;
 	void *tmp = malloc(size > 0 ? (size_t)size : 1);
 	if (!tmp)
-		return pair_error(comm, MPI_ERR_NO_MEM);
+		return flight_error(comm, MPI_ERR_NO_MEM);
 	t = cross_enter();
 	rc = MPI_FN(MPI_Pack_c)(buf, count, rtype, tmp, size, &pos, rcomm);
 	cross_leave(t);
