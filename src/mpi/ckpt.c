@@ -395,7 +395,7 @@ static int on_checkpoint(void *arg)
 		return 0;
 	}
 	mpi_attrs_snapshot();
-	mpi_log_compact(); /* (no thread is inside MPI: quiesced) */
+	mpi_log_compact(in_job); /* (no thread is inside MPI: quiesced) */
 	mpi_depth--;
 	int r = rt_checkpoint(CAIRN_READY, NULL);
 	mpi_depth++;

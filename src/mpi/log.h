@@ -57,9 +57,11 @@ struct mpi_log_ref {
 int mpi_log_refs(int fn, struct mpi_log_reader *R, struct mpi_log_ref *o, int max);
 
 /* Drop the records of objects that are gone and that nothing live was
- * made from (log.c): datatypes, groups and infos made and freed again.
- * Only while no thread is inside MPI (a checkpoint). */
-void mpi_log_compact(void);
+ * made from (log.c): datatypes, groups and infos made and freed again,
+ * and in a job's checkpoint (job: every rank calls it, past the cut)
+ * communicators, as the ranks agree. Only while no thread is inside MPI
+ * (a checkpoint). */
+void mpi_log_compact(int job);
 /* handles.c: whether the virtual handle v is live */
 int h_live(int kind, int v);
 
