@@ -297,7 +297,8 @@ static int pget_id(const struct pmap *m, uint64_t id)
 static int compactable_kind(int k, int dir, int job)
 {
 	return k == MK_DATATYPE || k == MK_GROUP || k == MK_INFO ||
-	       (k == MK_COMM && (job || dir == LOG_IN)); /* (MPI_Comm_group is local) */
+	       (k == MK_COMM && (job || dir == LOG_IN)) || /* (MPI_Comm_group is local) */
+	       (k == MK_ERRHANDLER && dir == LOG_IN); /* (MPI_Comm_set_errhandler) */
 }
 
 static uint64_t mix(uint64_t a, uint64_t b)

@@ -10,7 +10,8 @@
  * freed type), committed, named, and freed again, but every PER/4th of
  * them is kept to the end, and two groups (MPI_COMM_WORLD's, and
  * MPI_Group_incl of it) made and freed; COMMS times, it duplicates
- * MPI_COMM_WORLD, splits the duplicate by parity, and again with only
+ * MPI_COMM_WORLD (MPI_ERRORS_RETURN set on it), splits the duplicate by
+ * parity, and again with only
  * the even ranks in (MPI_UNDEFINED: the odd ones get MPI_COMM_NULL), and
  * frees all three, but keeps (named) the round's last parity split, made
  * from a freed duplicate, and the even ranks keep one of the splits only
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < comms; i++) {
 			MPI_Comm d, s, u;
 			MPI_Comm_dup(MPI_COMM_WORLD, &d);
+			MPI_Comm_set_errhandler(d, MPI_ERRORS_RETURN);
 			MPI_Comm_split(d, rank % 2, rank, &s);
 			MPI_Comm_split(d, rank % 2 ? MPI_UNDEFINED : 0, rank, &u);
 			MPI_Comm_free(&d);
