@@ -5,9 +5,9 @@
  * its alignment with zero padding before it; the index follows the last
  * section, and the header, which names the index and the file's size, is
  * written last at offset 0. A reader therefore refuses any file whose writer
- * did not finish. Large writes go straight from the caller's memory to the
- * file; small ones are staged in a buffer from mmap (never malloc: see
- * image.h).
+ * did not finish. Large writes go to the file straight from the caller's
+ * memory or through a bounce buffer (put_large); small ones are staged in a
+ * buffer from mmap (never malloc: see image.h).
  */
 #include "image/image.h"
 
@@ -17,9 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define STAGE (1u << 20)
+#define BOUNCE (8u << 20)
+#define HUGE (2u << 20)
+#define SLICE (256u << 10) /* copied and hashed while in the cache */
 
 static const char zeros[IMG_PAGE];
 
@@ -56,32 +61,6 @@ static void flush(struct img_writer *w)
 	w->buflen = 0;
 }
 
-int img_writer_init(struct img_writer *w, int fd)
-{
-	memset(w, 0, sizeof(*w));
-	w->fd = fd;
-	w->buf = mmap(NULL, STAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (w->buf == MAP_FAILED) {
-		w->buf = NULL;
-		return -1;
-	}
-	w->bufcap = STAGE;
-	w->off = IMG_HEADER_SIZE;
-	if (lseek(fd, IMG_HEADER_SIZE, SEEK_SET) < 0) {
-		w->err = errno;
-		return -1;
-	}
-	return 0;
-}
-
-void img_writer_free(struct img_writer *w)
-{
-	if (w->buf)
-		munmap(w->buf, w->bufcap);
-	w->buf = NULL;
-}
-
-/* Bytes that belong to no section (padding) are zeros and not hashed. */
 /* Large page-aligned pieces bypass the page cache (O_DIRECT): a checkpoint
  * writes once and never reads back, and on a VM whose free memory goes back
  * to the host, filling the page cache costs more than the disk. The file
@@ -99,28 +78,169 @@ static void set_direct(struct img_writer *w, int on)
 	w->direct = on;
 }
 
+/* A program's memory is in 4 KiB pages, scattered, and one request to the
+ * disk holds at most max_segments of them: on virtio (254 segments) 1 MiB,
+ * where the disk would take max_sectors_kb (4 MiB) at once. Where the pages
+ * cannot fill a request, large writes are copied into a buffer of 2 MiB
+ * pages first, whose requests are whole. Measured on this project's VM
+ * (Firecracker virtio-blk, 2 writers x 256 MiB, fsync'd, alternating):
+ * 0.40-0.45 s through the buffer against 0.51-0.55 s straight from the
+ * program's pages, and 0.78 s against 0.97 s for 4 writers; the requests
+ * went from 1.0-1.4 MiB to 3.5 MiB on average. Where the pages fill the
+ * requests anyway (NVMe, whose requests are small), or the file's device is
+ * not a block device (NFS), the copy would only cost, and is not made. */
+static int read_number(const char *path, unsigned long *v)
+{
+	char buf[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	char *end;
+	*v = strtoul(buf, &end, 10);
+	return end == buf ? -1 : 0;
+}
+
+static int pages_fill_requests(int fd)
+{
+	struct stat st;
+	char path[96];
+	unsigned long seg, kb;
+
+	if (fstat(fd, &st) < 0)
+		return 1;
+	for (int part = 0; part < 2; part++) {
+		/* a partition's queue is its disk's */
+		const char *up = part ? "/.." : "";
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u%s/queue/max_segments",
+			 major(st.st_dev), minor(st.st_dev), up);
+		if (read_number(path, &seg) < 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u%s/queue/max_sectors_kb",
+			 major(st.st_dev), minor(st.st_dev), up);
+		if (read_number(path, &kb) < 0)
+			return 1;
+		return (uint64_t)kb * 1024 <= (uint64_t)seg * IMG_PAGE;
+	}
+	return 1;
+}
+
+static void bounce_init(struct img_writer *w)
+{
+	if (pages_fill_requests(w->fd))
+		return;
+	size_t len = BOUNCE + HUGE;
+	char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	char *b = (char *)(((uintptr_t)m + HUGE - 1) & ~(uintptr_t)(HUGE - 1));
+	/* without transparent huge pages the copy would gain nothing */
+	char mode[96] = "";
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, mode, sizeof(mode) - 1);
+		mode[n > 0 ? n : 0] = 0;
+		close(fd);
+	}
+	if (strstr(mode, "[never]") || madvise(b, BOUNCE, MADV_HUGEPAGE) < 0) {
+		munmap(m, len);
+		return;
+	}
+	w->map = m;
+	w->maplen = len;
+	w->bounce = b;
+	w->bouncecap = BOUNCE;
+}
+
+int img_writer_init(struct img_writer *w, int fd)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->buf = mmap(NULL, STAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (w->buf == MAP_FAILED) {
+		w->buf = NULL;
+		return -1;
+	}
+	w->bufcap = STAGE;
+	w->off = IMG_HEADER_SIZE;
+	if (lseek(fd, IMG_HEADER_SIZE, SEEK_SET) < 0) {
+		w->err = errno;
+		return -1;
+	}
+	bounce_init(w);
+	return 0;
+}
+
+void img_writer_free(struct img_writer *w)
+{
+	if (w->buf)
+		munmap(w->buf, w->bufcap);
+	if (w->map)
+		munmap(w->map, w->maplen);
+	w->buf = NULL;
+	w->map = w->bounce = NULL;
+}
+
+/* Writes p (page-aligned length, at a page-aligned offset) with O_DIRECT
+ * if it can, or through the cache. */
+static void write_aligned(struct img_writer *w, const void *p, size_t len, int direct_ok)
+{
+	set_direct(w, direct_ok);
+	raw_write(w, p, len);
+	if (w->direct && w->err == EINVAL) {
+		/* refused after all: write it through the cache */
+		w->err = 0;
+		w->no_direct = 1;
+		set_direct(w, 0);
+		off_t at = (off_t)w->off;
+		if (lseek(w->fd, at, SEEK_SET) == at)
+			raw_write(w, p, len);
+	}
+}
+
+/* Large pieces: through the bounce buffer, a slice at a time (hashed, if
+ * asked, while the slice is in the cache: the hash is of the bytes written,
+ * even if the source changes meanwhile), or straight from p. */
+static void put_large(struct img_writer *w, const char *p, size_t len, int hash)
+{
+	flush(w);
+	int aligned = (w->off | len) % IMG_PAGE == 0;
+	if (aligned && w->bounce && !w->no_direct) {
+		while (len && !w->err) {
+			size_t n = len < w->bouncecap ? len : w->bouncecap;
+			for (size_t k = 0; k < n; k += SLICE) {
+				size_t m = n - k < SLICE ? n - k : SLICE;
+				memcpy(w->bounce + k, p + k, m);
+				if (hash)
+					XXH3_64bits_update(&w->hash, w->bounce + k, m);
+			}
+			write_aligned(w, w->bounce, n, 1);
+			w->off += n;
+			p += n;
+			len -= n;
+		}
+		return;
+	}
+	if (hash)
+		XXH3_64bits_update(&w->hash, p, len);
+	write_aligned(w, p, len, aligned && (uintptr_t)p % IMG_PAGE == 0);
+	w->off += len;
+}
+
 static void put_unhashed(struct img_writer *w, const void *p, size_t len)
 {
-	/* large pieces go straight to the file, after what is staged */
-	if (w->buflen + len > w->bufcap || len >= w->bufcap / 2)
-		flush(w);
 	if (len >= w->bufcap / 2) {
-		int aligned = (w->off | (uint64_t)p | len) % IMG_PAGE == 0;
-		set_direct(w, aligned);
-		raw_write(w, p, len);
-		if (w->direct && w->err == EINVAL) {
-			/* refused after all: write it through the cache */
-			w->err = 0;
-			w->no_direct = 1;
-			set_direct(w, 0);
-			off_t at = (off_t)w->off;
-			if (lseek(w->fd, at, SEEK_SET) == at)
-				raw_write(w, p, len);
-		}
-	} else {
-		memcpy(w->buf + w->buflen, p, len);
-		w->buflen += len;
+		put_large(w, p, len, 0);
+		return;
 	}
+	if (w->buflen + len > w->bufcap)
+		flush(w);
+	memcpy(w->buf + w->buflen, p, len);
+	w->buflen += len;
 	w->off += len;
 }
 
@@ -141,12 +261,17 @@ void img_section_begin(struct img_writer *w, uint32_t type, uint64_t align)
 	w->open = 1;
 }
 
-/* Copies through the staging buffer and hashes the copy: right even when
- * the source changes meanwhile (it may hold the writer's own state). */
+/* Copies before writing and hashes the copy: right even when the source
+ * changes meanwhile (it may hold the writer's own state). */
 void img_put_stable(struct img_writer *w, const void *p, size_t len)
 {
 	const char *c = p;
 
+	if (len >= w->bufcap / 2 && (w->off | len) % IMG_PAGE == 0 && w->bounce &&
+	    !w->no_direct) {
+		put_large(w, c, len, 1); /* copies anyway */
+		return;
+	}
 	while (len) {
 		size_t n = len < w->bufcap / 2 ? len : w->bufcap / 2;
 		if (w->buflen + n > w->bufcap)
@@ -167,8 +292,7 @@ void img_put(struct img_writer *w, const void *p, size_t len)
 		img_put_stable(w, p, len);
 		return;
 	}
-	XXH3_64bits_update(&w->hash, p, len);
-	put_unhashed(w, p, len);
+	put_large(w, p, len, 1);
 }
 
 uint64_t img_section_pos(const struct img_writer *w)

@@ -28,12 +28,19 @@ struct img_writer {
 	char *buf; /* staging buffer for small writes */
 	size_t buflen;
 	size_t bufcap;
+	/* bounce buffer for large page-aligned writes (huge pages, O_DIRECT);
+	 * NULL when it could not be had. map/maplen: the whole mapping, for a
+	 * caller that must leave it out of what it saves */
+	char *bounce;
+	size_t bouncecap;
+	void *map;
+	size_t maplen;
 };
 
 int img_writer_init(struct img_writer *w, int fd);
 void img_writer_free(struct img_writer *w);
 void img_section_begin(struct img_writer *w, uint32_t type, uint64_t align);
-/* img_put() writes large blocks straight from p, which must not change
+/* img_put() may write large blocks straight from p, which must not change
  * meanwhile; img_put_stable() copies first, for memory that may. */
 void img_put(struct img_writer *w, const void *p, size_t len);
 void img_put_stable(struct img_writer *w, const void *p, size_t len);

@@ -338,13 +338,14 @@ void dump_checkpoint(const struct ckpt_request *req, struct ckpt_result *res)
 	{
 		/* the runtime's buffers, and a lower half's window */
 		const struct cairn_lower_half *lh = rt_lower;
-		struct own_range own[3] = {
+		struct own_range own[4] = {
 			{(uint64_t)w.buf, (uint64_t)w.buf + w.bufcap},
 			{(uint64_t)st.buf, (uint64_t)st.buf + st.cap},
+			{(uint64_t)w.map, (uint64_t)w.map + w.maplen},
 			{lh ? lh->base : 0, lh ? lh->base + lh->size : 0},
 		};
 		struct memory_info mi;
-		if (memory_write(&w, &st, own, lh ? 3 : 2, &mi, res->msg, sizeof(res->msg)) < 0) {
+		if (memory_write(&w, &st, own, lh ? 4 : 3, &mi, res->msg, sizeof(res->msg)) < 0) {
 			res->status = w.err ? w.err : EIO;
 			goto fail;
 		}

@@ -4,8 +4,11 @@
  *
  * Writes an image with small sections, an empty one, an odd-sized one and a
  * multi-MiB PAGES section fed in pieces of every size (some staged, some
- * written straight through), a multi-MiB section through img_put_stable, reads it back with img_open, img_verify and
- * img_load, and compares. Also: the PAGES section starts 4 KiB-aligned, the
+ * written straight through), a multi-MiB section through img_put_stable, a
+ * page-aligned one fed in page-aligned pieces (img_put and img_put_stable
+ * in turn), reads it back with img_open, img_verify and img_load, and
+ * compares; three times: as the writer chooses, through a bounce buffer the
+ * test gives (smaller than the pieces, and it must be used), and with none. Also: the PAGES section starts 4 KiB-aligned, the
  * header fields the caller owns survive, the writer never calls malloc (it
  * runs while other threads may hold the allocator's locks), an image with no
  * sections is valid, and a write error (EBADF, ENOSPC from /dev/full) is
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,7 +101,8 @@ struct sec_spec {
 	uint64_t align;
 	size_t len;
 	unsigned char *data;
-	int stable; /* written with img_put_stable */
+	int stable;  /* written with img_put_stable (2: in turn with img_put) */
+	int aligned; /* fed in page-aligned pieces */
 };
 
 static int temp_file(char *path, size_t len)
@@ -114,17 +119,21 @@ static int temp_file(char *path, size_t len)
 
 /* Feeds data to img_put in pieces of varying size: 1 byte, odd sizes, and
  * pieces larger than half the staging buffer that are written directly. */
-static void put_pieces(struct img_writer *w, const unsigned char *p, size_t len, int stable)
+static void put_pieces(struct img_writer *w, const unsigned char *p, size_t len, int stable,
+		       int aligned)
 {
 	static const size_t sizes[] = {1, 7, 4096, 100000, 3, 700000, 65536, 1 << 20, 2 << 20, 13};
+	static const size_t pages[] = {4096, 3 << 20, 1 << 20, 8192, (2 << 20) + 4096, 524288};
+	const size_t *sz = aligned ? pages : sizes;
+	size_t nsz = aligned ? sizeof(pages) / sizeof(pages[0]) : sizeof(sizes) / sizeof(sizes[0]);
 	size_t i = 0, k = 0;
 
 	while (i < len) {
-		size_t n = sizes[k++ % (sizeof(sizes) / sizeof(sizes[0]))];
+		size_t n = sz[k++ % nsz];
 		if (n > len - i)
 			n = len - i;
 		uint64_t before = img_section_pos(w);
-		if (stable)
+		if (stable == 1 || (stable == 2 && k % 2))
 			img_put_stable(w, p + i, n);
 		else
 			img_put(w, p + i, n);
@@ -133,7 +142,9 @@ static void put_pieces(struct img_writer *w, const unsigned char *p, size_t len,
 	}
 }
 
-static void roundtrip(void)
+enum { WRITER_CHOOSES, OUR_BOUNCE, NO_BOUNCE };
+
+static void roundtrip(int mode)
 {
 	const size_t pages_len = (5u << 20) + 3 * 4096; /* 5 MiB + 3 pages */
 	struct img_meta meta;
@@ -147,6 +158,7 @@ static void roundtrip(void)
 		{SEC_THREADS, 8, 2 * sizeof(struct img_thread), NULL, 0},
 		{SEC_SIGACTS, 8, 64 * sizeof(struct img_sigaction), NULL, 0},
 		{SEC_SIGPEND, 8, (3u << 20) + 5, NULL, 1}, /* big, through the stager */
+		{SEC_CHUNKS, IMG_PAGE, (9u << 20) + 8192, NULL, 2, 1}, /* page-aligned pieces */
 		{SEC_STRTAB, 1, sizeof(strtab), NULL, 0},
 	};
 	const unsigned nspecs = sizeof(specs) / sizeof(specs[0]);
@@ -185,16 +197,31 @@ static void roundtrip(void)
 	counting = 1;
 	mallocs = 0;
 	CHECK(img_writer_init(&w, fd) == 0, "img_writer_init failed: %s", strerror(errno));
+	/* the bounce buffer: 1 MiB (the pieces are up to 3 MiB), marked */
+	static char *ours;
+	if (!ours)
+		ours = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mode != WRITER_CHOOSES) {
+		if (w.map)
+			munmap(w.map, w.maplen);
+		w.map = w.bounce = mode == OUR_BOUNCE ? ours : NULL;
+		w.maplen = w.bouncecap = mode == OUR_BOUNCE ? 1 << 20 : 0;
+		memset(ours, 0x5a, 1 << 20);
+	}
 	for (unsigned i = 0; i < nspecs; i++) {
 		img_section_begin(&w, specs[i].type, specs[i].align);
 		CHECK(img_section_pos(&w) == 0, "new section %u does not start at position 0", i);
-		put_pieces(&w, specs[i].data, specs[i].len, specs[i].stable);
+		put_pieces(&w, specs[i].data, specs[i].len, specs[i].stable, specs[i].aligned);
 		img_section_end(&w);
 	}
 	int rc = img_writer_finish(&w, &h);
 	int e = errno;
+	if (mode == OUR_BOUNCE)
+		w.map = NULL; /* ours */
 	img_writer_free(&w);
 	counting = 0;
+	CHECK(mode != OUR_BOUNCE || ours[0] != 0x5a || ours[(1 << 20) - 1] != 0x5a,
+	      "the writer did not use the bounce buffer it was given");
 	CHECK(rc == 0, "img_writer_finish failed: %s", strerror(e));
 	CHECK(mallocs == 0, "the writer called malloc/calloc/realloc %d times", mallocs);
 	CHECK(w.err == 0, "writer recorded error %d", w.err);
@@ -400,7 +427,9 @@ static void too_many_sections(void)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	roundtrip();
+	roundtrip(WRITER_CHOOSES);
+	roundtrip(OUR_BOUNCE);
+	roundtrip(NO_BOUNCE);
 	empty_image();
 	write_errors();
 	too_many_sections();
