@@ -182,10 +182,13 @@ static void judge_forward(void)
 	struct mpi_progress *all = calloc((size_t)fl_size, sizeof(*all));
 	if (!all)
 		mpi_die("out of memory");
+	MPI_Request r;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Allgather)(&mine, (int)sizeof(mine), MPI_BYTE, all, (int)sizeof(mine),
-				       MPI_BYTE, fl_ctl);
+	int rc = MPI_FN(MPI_Iallgather)(&mine, (int)sizeof(mine), MPI_BYTE, all, (int)sizeof(mine),
+					MPI_BYTE, fl_ctl, &r);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&r);
 	forward = rc == MPI_SUCCESS && cut_judge(all, fl_size);
 	free(all);
 }
@@ -208,9 +211,12 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 		n++;
 	}
 	int mycount = n * (int)(sizeof(struct seqent) / sizeof(long long));
+	MPI_Request r;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Allgather)(&mycount, 1, MPI_INT, counts, 1, MPI_INT, fl_ctl);
+	int rc = MPI_FN(MPI_Iallgather)(&mycount, 1, MPI_INT, counts, 1, MPI_INT, fl_ctl, &r);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&r);
 	int tot = 0;
 	for (int p = 0; rc == MPI_SUCCESS && p < fl_size; p++) {
 		displs[p] = tot;
@@ -221,9 +227,11 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 		mpi_die("out of memory");
 	if (rc == MPI_SUCCESS) {
 		t = cross_enter();
-		rc = MPI_FN(MPI_Allgatherv)(mine, mycount, MPI_LONG_LONG, all, counts, displs,
-					    MPI_LONG_LONG, fl_ctl);
+		rc = MPI_FN(MPI_Iallgatherv)(mine, mycount, MPI_LONG_LONG, all, counts, displs,
+					     MPI_LONG_LONG, fl_ctl, &r);
 		cross_leave(t);
+		if (rc == MPI_SUCCESS)
+			rc = fl_ctl_wait(&r);
 	}
 	free(counts);
 	free(displs);
@@ -283,9 +291,12 @@ static int drain(struct comm_list *l, char *msg, size_t len)
 	uint64_t *expected = calloc((size_t)fl_size, sizeof(*expected));
 	if (!expected)
 		mpi_die("out of memory");
+	MPI_Request r;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Alltoall)(fl_sent, 1, MPI_UINT64_T, expected, 1, MPI_UINT64_T, fl_ctl);
+	int rc = MPI_FN(MPI_Ialltoall)(fl_sent, 1, MPI_UINT64_T, expected, 1, MPI_UINT64_T, fl_ctl, &r);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&r);
 	if (rc != MPI_SUCCESS) {
 		free(expected);
 		snprintf(msg, len, "cannot exchange the message counts (MPI error %d)", rc);
@@ -811,9 +822,12 @@ static void post_again(int restarted)
 static int all_ok(int ok)
 {
 	int all = 0;
+	MPI_Request r;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Allreduce)(&ok, &all, 1, MPI_INT, MPI_MIN, fl_ctl);
+	int rc = MPI_FN(MPI_Iallreduce)(&ok, &all, 1, MPI_INT, MPI_MIN, fl_ctl, &r);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&r);
 	return rc == MPI_SUCCESS && all;
 }
 
@@ -941,9 +955,12 @@ int cut_after(char *msg, size_t len)
 	}
 	free(fill);
 	nkept = 0;
+	MPI_Request cr;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Alltoall)(scount, 1, MPI_COUNT, rcount, 1, MPI_COUNT, fl_ctl);
+	int rc = MPI_FN(MPI_Ialltoall)(scount, 1, MPI_COUNT, rcount, 1, MPI_COUNT, fl_ctl, &cr);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&cr);
 	if (rc != MPI_SUCCESS)
 		mpi_die("cannot hand the messages in flight back (MPI error %d)", rc);
 	for (int p = 0; p < fl_size; p++) {
@@ -954,9 +971,11 @@ int cut_after(char *msg, size_t len)
 	if (!rbuf)
 		mpi_die("out of memory for %lld bytes of messages to send again", (long long)rtot);
 	t = cross_enter();
-	rc = MPI_FN(MPI_Alltoallv_c)(sbuf, scount, sdispl, MPI_BYTE, rbuf, rcount, rdispl, MPI_BYTE,
-				      fl_ctl);
+	rc = MPI_FN(MPI_Ialltoallv_c)(sbuf, scount, sdispl, MPI_BYTE, rbuf, rcount, rdispl, MPI_BYTE,
+				       fl_ctl, &cr);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&cr);
 	if (rc != MPI_SUCCESS)
 		mpi_die("cannot hand the messages in flight back (MPI error %d)", rc);
 	free(sbuf);

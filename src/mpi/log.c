@@ -456,10 +456,11 @@ static void settle(struct compaction *C)
 
 static int allreduce_max(int mine, int *all)
 {
+	MPI_Request r;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Allreduce)(&mine, all, 1, MPI_INT, MPI_MAX, fl_ctl);
+	int rc = MPI_FN(MPI_Iallreduce)(&mine, all, 1, MPI_INT, MPI_MAX, fl_ctl, &r);
 	cross_leave(t);
-	return rc;
+	return rc == MPI_SUCCESS ? fl_ctl_wait(&r) : rc;
 }
 
 /* Every rank's needed collectives' ids, in *all (malloc'd): their number,
@@ -471,9 +472,12 @@ static long gather_ids(const uint64_t *mine, int n, uint64_t **all)
 	*all = NULL;
 	if (!counts || !displs)
 		goto out;
+	MPI_Request r;
 	long t = cross_enter();
-	int rc = MPI_FN(MPI_Allgather)(&n, 1, MPI_INT, counts, 1, MPI_INT, fl_ctl);
+	int rc = MPI_FN(MPI_Iallgather)(&n, 1, MPI_INT, counts, 1, MPI_INT, fl_ctl, &r);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&r);
 	if (rc != MPI_SUCCESS)
 		goto out;
 	long sum = 0;
@@ -485,8 +489,11 @@ static long gather_ids(const uint64_t *mine, int n, uint64_t **all)
 	if (!*all || sum > 0x7fffffff)
 		goto out;
 	t = cross_enter();
-	rc = MPI_FN(MPI_Allgatherv)(mine, n, MPI_UINT64_T, *all, counts, displs, MPI_UINT64_T, fl_ctl);
+	rc = MPI_FN(MPI_Iallgatherv)(mine, n, MPI_UINT64_T, *all, counts, displs, MPI_UINT64_T, fl_ctl,
+				     &r);
 	cross_leave(t);
+	if (rc == MPI_SUCCESS)
+		rc = fl_ctl_wait(&r);
 	if (rc == MPI_SUCCESS)
 		total = sum;
 out:
