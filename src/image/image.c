@@ -202,14 +202,20 @@ static void write_aligned(struct img_writer *w, const void *p, size_t len, int d
 	}
 }
 
+/* A piece of len bytes at the current offset goes through the bounce
+ * buffer (page-aligned in the file, O_DIRECT still possible). */
+static int bounced(const struct img_writer *w, size_t len)
+{
+	return w->bounce && !w->no_direct && (w->off | len) % IMG_PAGE == 0;
+}
+
 /* Large pieces: through the bounce buffer, a slice at a time (hashed, if
  * asked, while the slice is in the cache: the hash is of the bytes written,
  * even if the source changes meanwhile), or straight from p. */
 static void put_large(struct img_writer *w, const char *p, size_t len, int hash)
 {
 	flush(w);
-	int aligned = (w->off | len) % IMG_PAGE == 0;
-	if (aligned && w->bounce && !w->no_direct) {
+	if (bounced(w, len)) {
 		while (len && !w->err) {
 			size_t n = len < w->bouncecap ? len : w->bouncecap;
 			for (size_t k = 0; k < n; k += SLICE) {
@@ -227,7 +233,7 @@ static void put_large(struct img_writer *w, const char *p, size_t len, int hash)
 	}
 	if (hash)
 		XXH3_64bits_update(&w->hash, p, len);
-	write_aligned(w, p, len, aligned && (uintptr_t)p % IMG_PAGE == 0);
+	write_aligned(w, p, len, (w->off | len | (uintptr_t)p) % IMG_PAGE == 0);
 	w->off += len;
 }
 
@@ -267,8 +273,7 @@ void img_put_stable(struct img_writer *w, const void *p, size_t len)
 {
 	const char *c = p;
 
-	if (len >= w->bufcap / 2 && (w->off | len) % IMG_PAGE == 0 && w->bounce &&
-	    !w->no_direct) {
+	if (len >= w->bufcap / 2 && bounced(w, len)) {
 		put_large(w, c, len, 1); /* copies anyway */
 		return;
 	}

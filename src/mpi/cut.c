@@ -187,8 +187,7 @@ static void judge_forward(void)
 	int rc = MPI_FN(MPI_Iallgather)(&mine, (int)sizeof(mine), MPI_BYTE, all, (int)sizeof(mine),
 					MPI_BYTE, fl_ctl, &r);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&r);
+	rc = fl_ctl_wait(rc, &r);
 	forward = rc == MPI_SUCCESS && cut_judge(all, fl_size);
 	free(all);
 }
@@ -215,8 +214,7 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Iallgather)(&mycount, 1, MPI_INT, counts, 1, MPI_INT, fl_ctl, &r);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&r);
+	rc = fl_ctl_wait(rc, &r);
 	int tot = 0;
 	for (int p = 0; rc == MPI_SUCCESS && p < fl_size; p++) {
 		displs[p] = tot;
@@ -230,8 +228,7 @@ static int agree_comms(struct comm_list *l, char *msg, size_t len)
 		rc = MPI_FN(MPI_Iallgatherv)(mine, mycount, MPI_LONG_LONG, all, counts, displs,
 					     MPI_LONG_LONG, fl_ctl, &r);
 		cross_leave(t);
-		if (rc == MPI_SUCCESS)
-			rc = fl_ctl_wait(&r);
+		rc = fl_ctl_wait(rc, &r);
 	}
 	free(counts);
 	free(displs);
@@ -295,8 +292,7 @@ static int drain(struct comm_list *l, char *msg, size_t len)
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Ialltoall)(fl_sent, 1, MPI_UINT64_T, expected, 1, MPI_UINT64_T, fl_ctl, &r);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&r);
+	rc = fl_ctl_wait(rc, &r);
 	if (rc != MPI_SUCCESS) {
 		free(expected);
 		snprintf(msg, len, "cannot exchange the message counts (MPI error %d)", rc);
@@ -826,8 +822,7 @@ static int all_ok(int ok)
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Iallreduce)(&ok, &all, 1, MPI_INT, MPI_MIN, fl_ctl, &r);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&r);
+	rc = fl_ctl_wait(rc, &r);
 	return rc == MPI_SUCCESS && all;
 }
 
@@ -959,8 +954,7 @@ int cut_after(char *msg, size_t len)
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Ialltoall)(scount, 1, MPI_COUNT, rcount, 1, MPI_COUNT, fl_ctl, &cr);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&cr);
+	rc = fl_ctl_wait(rc, &cr);
 	if (rc != MPI_SUCCESS)
 		mpi_die("cannot hand the messages in flight back (MPI error %d)", rc);
 	for (int p = 0; p < fl_size; p++) {
@@ -974,8 +968,7 @@ int cut_after(char *msg, size_t len)
 	rc = MPI_FN(MPI_Ialltoallv_c)(sbuf, scount, sdispl, MPI_BYTE, rbuf, rcount, rdispl, MPI_BYTE,
 				       fl_ctl, &cr);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&cr);
+	rc = fl_ctl_wait(rc, &cr);
 	if (rc != MPI_SUCCESS)
 		mpi_die("cannot hand the messages in flight back (MPI error %d)", rc);
 	free(sbuf);

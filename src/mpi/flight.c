@@ -42,28 +42,29 @@ static int lower_world_size(int *size, int *rank)
 	return rc;
 }
 
-/* After MPI_Init (local.c) or a restart's MPI_Init_thread (ckpt.c). */
 /* MPICH's blocking calls spin until they complete; where ranks outnumber
  * cores, a rank spinning for a peer that shares its core keeps that peer
  * from running, and each of the protocol's collectives cost 5-20 ms (4
  * ranks on 2 CPUs). So the protocol starts them non-blocking and tests,
  * sleeping between tests once the first ones failed. */
-int fl_ctl_wait(MPI_Request *req)
+int fl_ctl_wait(int rc, MPI_Request *req)
 {
-	for (unsigned i = 0;; i++) {
+	for (unsigned i = 0; rc == MPI_SUCCESS; i++) {
 		int done = 0;
 		long t = cross_enter();
-		int rc = MPI_FN(MPI_Test)(req, &done, MPI_STATUS_IGNORE);
+		rc = MPI_FN(MPI_Test)(req, &done, MPI_STATUS_IGNORE);
 		cross_leave(t);
-		if (rc != MPI_SUCCESS || done)
-			return rc;
+		if (done)
+			break;
 		if (i >= 32) {
 			struct timespec ts = {0, 50000};
 			nanosleep(&ts, NULL);
 		}
 	}
+	return rc;
 }
 
+/* After MPI_Init (local.c) or a restart's MPI_Init_thread (ckpt.c). */
 void flight_init(void)
 {
 	int size, rank;

@@ -15,8 +15,9 @@ extern MPI_Comm fl_ctl;
 
 void flight_init(void);
 /* Completes a request of cairn's own traffic on fl_ctl (the cut's and the
- * log's collectives) without keeping a CPU busy meanwhile. */
-int fl_ctl_wait(MPI_Request *req);
+ * log's collectives) without keeping a CPU busy meanwhile; rc is the
+ * starting call's, returned as it is if that failed. */
+int fl_ctl_wait(int rc, MPI_Request *req);
 /* Messages sent and received, collectives started and communicators made
  * so far: a rank whose count moves is making progress. */
 uint64_t flight_progress(void);

@@ -460,7 +460,7 @@ static int allreduce_max(int mine, int *all)
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Iallreduce)(&mine, all, 1, MPI_INT, MPI_MAX, fl_ctl, &r);
 	cross_leave(t);
-	return rc == MPI_SUCCESS ? fl_ctl_wait(&r) : rc;
+	return fl_ctl_wait(rc, &r);
 }
 
 /* Every rank's needed collectives' ids, in *all (malloc'd): their number,
@@ -476,8 +476,7 @@ static long gather_ids(const uint64_t *mine, int n, uint64_t **all)
 	long t = cross_enter();
 	int rc = MPI_FN(MPI_Iallgather)(&n, 1, MPI_INT, counts, 1, MPI_INT, fl_ctl, &r);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&r);
+	rc = fl_ctl_wait(rc, &r);
 	if (rc != MPI_SUCCESS)
 		goto out;
 	long sum = 0;
@@ -492,8 +491,7 @@ static long gather_ids(const uint64_t *mine, int n, uint64_t **all)
 	rc = MPI_FN(MPI_Iallgatherv)(mine, n, MPI_UINT64_T, *all, counts, displs, MPI_UINT64_T, fl_ctl,
 				     &r);
 	cross_leave(t);
-	if (rc == MPI_SUCCESS)
-		rc = fl_ctl_wait(&r);
+	rc = fl_ctl_wait(rc, &r);
 	if (rc == MPI_SUCCESS)
 		total = sum;
 out:
